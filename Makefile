@@ -1,0 +1,95 @@
+# Build, test and demo the Mattermost PagerDuty plugin.
+# `make demo` sets up, builds the bundle and plays the main flow; `make test` runs every test.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := dist
+
+PLUGIN_ID := $(shell sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' plugin.json | head -n 1)
+PLUGIN_VERSION := $(shell sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' plugin.json | head -n 1)
+BUNDLE := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).tar.gz
+
+# Slow cold builds (Cargo's target folder, the Mattermost server) live outside the repository.
+export PD_CACHE_DIR ?= $(HOME)/.cache/mattermost-pagerduty
+export CARGO_TARGET_DIR ?= $(PD_CACHE_DIR)/cargo-target
+CORE_LIB := $(CARGO_TARGET_DIR)/release/libpagerduty_core.a
+export CGO_ENABLED := 1
+export CGO_LDFLAGS := $(CORE_LIB)
+
+STAGE := dist/stage/$(PLUGIN_ID)
+SERVER_BINARY := $(STAGE)/server/dist/plugin-linux-amd64
+
+.PHONY: dist core server webapp header check test test-unit test-e2e setup demo deploy clean
+
+## dist: build the installable bundle dist/<id>-<version>.tar.gz
+dist: $(BUNDLE)
+
+core:
+	cargo build --release --locked
+
+server: core
+	mkdir -p $(dir $(SERVER_BINARY))
+	cd go-shim && GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o ../$(SERVER_BINARY) .
+
+webapp/node_modules/.package-lock.json: webapp/package-lock.json
+	cd webapp && npm ci --no-audit --no-fund --loglevel=error
+
+webapp: webapp/node_modules/.package-lock.json
+	cd webapp && npm run --silent build
+
+$(BUNDLE): server webapp
+	mkdir -p $(STAGE)/webapp/dist
+	cp plugin.json $(STAGE)/
+	cp -r assets $(STAGE)/
+	cp webapp/dist/main.js $(STAGE)/webapp/dist/
+	tar -C dist/stage -czf $@ $(PLUGIN_ID)
+	@echo "Built $@ ($$(du -k $@ | cut -f1) KiB)"
+
+## header: regenerate go-shim/pagerduty_core.h from src/ffi.rs
+header:
+	UPDATE_C_HEADER=1 cargo test --locked --test c_header
+
+## check: formatting and lint (rustfmt, clippy, gofmt, go vet, the webapp's lint)
+check: core webapp/node_modules/.package-lock.json
+	cargo fmt --check
+	cargo clippy --locked --all-targets -- -D warnings
+	@unformatted=$$(gofmt -l go-shim tests/pdsim $$(test -d tests/e2e && echo tests/e2e)); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	cd go-shim && go vet ./...
+	cd tests/pdsim && go vet ./...
+	cd webapp && npm run --silent lint
+
+## test-unit: Rust, Go and webapp unit tests (no servers)
+test-unit: core webapp/node_modules/.package-lock.json
+	cargo test --locked
+	cd go-shim && go test -count=1 ./...
+	cd tests/pdsim && go test -count=1 ./...
+	cd webapp && npm test --silent
+
+## setup: install Chromium and PostgreSQL when missing and build the Mattermost server (cached)
+setup:
+	bash tests/scripts/setup.sh
+
+## test-e2e: the end-to-end suite against a real Mattermost server
+test-e2e: dist setup
+	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) go test -count=1 -timeout 30m ./...
+
+## test: every test, style checks and end-to-end included
+test: check test-unit test-e2e
+
+## demo: set up, build the bundle and play the whole flow against a local server and the simulator
+demo: dist setup
+	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) go run ./cmd/demo
+
+## deploy: upload and enable the bundle on MM_SERVICESETTINGS_SITEURL with MM_ADMIN_TOKEN
+deploy: dist
+	@test -n "$${MM_SERVICESETTINGS_SITEURL:-}" || { echo "Set MM_SERVICESETTINGS_SITEURL to the server's URL."; exit 1; }
+	@test -n "$${MM_ADMIN_TOKEN:-}" || { echo "Set MM_ADMIN_TOKEN to a system admin's personal access token."; exit 1; }
+	curl -fsS -H "Authorization: Bearer $$MM_ADMIN_TOKEN" -F "plugin=@$(BUNDLE)" -F force=true \
+	  "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins" > /dev/null
+	curl -fsS -X POST -H "Authorization: Bearer $$MM_ADMIN_TOKEN" \
+	  "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins/$(PLUGIN_ID)/enable" > /dev/null
+	@echo "Uploaded and enabled $(PLUGIN_ID) $(PLUGIN_VERSION) on $$MM_SERVICESETTINGS_SITEURL"
+
+clean:
+	rm -rf dist webapp/dist

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+// maxRequestBody bounds what ServeHTTP reads from a client; the plugin's
+// routes take small JSON dialog submissions only.
+const maxRequestBody = 64 * 1024
+
+// Plugin forwards Mattermost's hooks to the Rust core.
+type Plugin struct {
+	plugin.MattermostPlugin
+
+	// coreLock guards core: hooks hold it for reading while they call the
+	// core, and OnDeactivate holds it for writing while it frees the core.
+	coreLock sync.RWMutex
+	core     *core
+}
+
+// callCore forwards one hook request, creating the core on first use
+// because Mattermost calls OnConfigurationChange before OnActivate.
+func (p *Plugin) callCore(request any, reply any) error {
+	p.coreLock.RLock()
+	if p.core == nil {
+		p.coreLock.RUnlock()
+		p.coreLock.Lock()
+		if p.core == nil {
+			created, err := newCore()
+			if err != nil {
+				p.coreLock.Unlock()
+				return err
+			}
+			p.core = created
+		}
+		p.coreLock.Unlock()
+		p.coreLock.RLock()
+	}
+	defer p.coreLock.RUnlock()
+	if p.core == nil {
+		return errors.New("the PagerDuty plugin core was stopped")
+	}
+	return p.core.call(&hostAPI{api: p.API}, request, reply)
+}
+
+func (p *Plugin) loadSettings() (map[string]any, error) {
+	settings := map[string]any{}
+	if err := p.API.LoadPluginConfiguration(&settings); err != nil {
+		return nil, err
+	}
+	return settings, nil
+}
+
+// OnActivate is called by the server when the plugin is enabled.
+func (p *Plugin) OnActivate() error {
+	settings, err := p.loadSettings()
+	if err != nil {
+		return err
+	}
+	return p.callCore(map[string]any{"hook": "activate", "config": settings}, nil)
+}
+
+// OnConfigurationChange is called by the server when the plugin's settings
+// change, and once before OnActivate.
+func (p *Plugin) OnConfigurationChange() error {
+	settings, err := p.loadSettings()
+	if err != nil {
+		return err
+	}
+	return p.callCore(map[string]any{"hook": "configuration_change", "config": settings}, nil)
+}
+
+// OnDeactivate is called by the server when the plugin is disabled.
+func (p *Plugin) OnDeactivate() error {
+	err := p.callCore(map[string]any{"hook": "deactivate"}, nil)
+	p.coreLock.Lock()
+	defer p.coreLock.Unlock()
+	if p.core != nil {
+		p.core.free()
+		p.core = nil
+	}
+	return err
+}
+
+// ExecuteCommand is called by the server for /pd.
+func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+	var reply struct {
+		Response *model.CommandResponse `json:"response"`
+	}
+	err := p.callCore(map[string]any{"hook": "execute_command", "args": args}, &reply)
+	if err != nil || reply.Response == nil {
+		p.API.LogError("PagerDuty command failed", "user_id", args.UserId, "err", err)
+		return nil, model.NewAppError("ExecuteCommand", "plugin.pagerduty.command_failed", nil, "The PagerDuty plugin failed to run the command. Try again; if it keeps failing, ask a system admin to check the server logs.", http.StatusInternalServerError)
+	}
+	return reply.Response, nil
+}
+
+// coreHTTPResponse is the core's reply to a ServeHTTP request.
+type coreHTTPResponse struct {
+	Status  int         `json:"status"`
+	Headers [][2]string `json:"headers"`
+	Body    string      `json:"body"`
+}
+
+// ServeHTTP is called by the server for requests to /plugins/{plugin id}/….
+// The server sets Mattermost-User-Id from the session and drops any value a
+// client sends.
+func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err != nil {
+		http.Error(w, "The request body is too large.", http.StatusRequestEntityTooLarge)
+		return
+	}
+	request := map[string]any{
+		"method":       r.Method,
+		"path":         r.URL.Path,
+		"query":        r.URL.RawQuery,
+		"user_id":      r.Header.Get("Mattermost-User-Id"),
+		"content_type": r.Header.Get("Content-Type"),
+		"body":         string(body),
+	}
+	var reply coreHTTPResponse
+	if err := p.callCore(map[string]any{"hook": "serve_http", "request": request}, &reply); err != nil {
+		p.API.LogError("PagerDuty HTTP request failed", "path", r.URL.Path, "err", err)
+		http.Error(w, "The PagerDuty plugin failed to handle this request. Try again; if it keeps failing, ask a system admin to check the server logs.", http.StatusInternalServerError)
+		return
+	}
+	for _, header := range reply.Headers {
+		w.Header().Add(header[0], header[1])
+	}
+	w.WriteHeader(reply.Status)
+	_, _ = io.WriteString(w, reply.Body)
+}

@@ -1,0 +1,407 @@
+//! The `/pd` slash command: one table drives parsing, help and autocomplete.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::config::redirect_uri;
+use crate::core::Context;
+use crate::host::LogLevel;
+use crate::store;
+use crate::text::escape_markdown;
+
+/// The slash command's trigger word.
+pub const TRIGGER: &str = "pd";
+
+/// `model.CommandArgs` fields that the core reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommandArgs {
+    pub user_id: String,
+    #[serde(default)]
+    pub channel_id: String,
+    #[serde(default)]
+    pub team_id: String,
+    #[serde(default)]
+    pub trigger_id: String,
+    pub command: String,
+}
+
+/// `model.CommandResponse`, always ephemeral: only the caller sees replies.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommandResponse {
+    pub response_type: &'static str,
+    pub text: String,
+}
+
+impl CommandResponse {
+    pub fn ephemeral(text: impl Into<String>) -> Self {
+        CommandResponse {
+            response_type: "ephemeral",
+            text: text.into(),
+        }
+    }
+}
+
+/// Who may run a subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    SystemAdmin,
+}
+
+/// A subcommand of `/pd`.
+pub struct Subcommand {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub audience: Audience,
+    /// Shown only once the plugin is configured.
+    pub needs_configuration: bool,
+    handler: fn(&Context<'_>, &CommandArgs) -> CommandResponse,
+}
+
+/// Every subcommand, in the order help lists them.
+pub const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "connect",
+        description: "Link your Mattermost account to your PagerDuty account",
+        audience: Audience::Everyone,
+        needs_configuration: true,
+        handler: connect,
+    },
+    Subcommand {
+        name: "disconnect",
+        description: "Unlink your PagerDuty account and delete its tokens",
+        audience: Audience::Everyone,
+        needs_configuration: true,
+        handler: disconnect,
+    },
+    Subcommand {
+        name: "configure",
+        description: "Enter the PagerDuty OAuth app's Client ID and Client Secret (system admins)",
+        audience: Audience::SystemAdmin,
+        needs_configuration: false,
+        handler: crate::dialog::open,
+    },
+    Subcommand {
+        name: "help",
+        description: "Show the commands you can use",
+        audience: Audience::Everyone,
+        needs_configuration: false,
+        handler: help,
+    },
+];
+
+fn is_visible(subcommand: &Subcommand, is_admin: bool, configured: bool) -> bool {
+    (subcommand.audience == Audience::Everyone || is_admin)
+        && (!subcommand.needs_configuration || configured)
+}
+
+/// Lists the subcommands this user can use now.
+pub fn help_text(is_admin: bool, configured: bool) -> String {
+    let mut text = String::from("PagerDuty commands:\n");
+    for subcommand in SUBCOMMANDS
+        .iter()
+        .filter(|subcommand| is_visible(subcommand, is_admin, configured))
+    {
+        text.push_str(&format!(
+            "* `/{TRIGGER} {}`: {}\n",
+            subcommand.name, subcommand.description
+        ));
+    }
+    if !configured {
+        if is_admin {
+            text.push_str("\nThe plugin is not configured yet. Run `/pd configure` to enter the PagerDuty OAuth app's credentials.");
+        } else {
+            text.push_str("\nThe plugin is not configured yet, so linking accounts is not available. Ask a system admin to run `/pd configure`.");
+        }
+    }
+    text
+}
+
+/// Builds the `model.Command` to register: autocomplete lists `help` for
+/// everyone and `configure` for system admins, plus `connect` and
+/// `disconnect` once the plugin is configured.
+pub fn command_definition(configured: bool) -> Value {
+    let subcommands: Vec<Value> = SUBCOMMANDS
+        .iter()
+        .filter(|subcommand| !subcommand.needs_configuration || configured)
+        .map(|subcommand| {
+            json!({
+                "Trigger": subcommand.name,
+                "Hint": "",
+                "HelpText": subcommand.description,
+                "RoleID": match subcommand.audience {
+                    Audience::Everyone => "",
+                    Audience::SystemAdmin => "system_admin",
+                },
+                "Arguments": [],
+                "SubCommands": [],
+            })
+        })
+        .collect();
+    let names: Vec<&str> = SUBCOMMANDS
+        .iter()
+        .filter(|subcommand| !subcommand.needs_configuration || configured)
+        .map(|subcommand| subcommand.name)
+        .collect();
+    let hint = format!("[{}]", names.join("|"));
+    json!({
+        "trigger": TRIGGER,
+        "display_name": "PagerDuty",
+        "description": "Link your Mattermost account with PagerDuty",
+        "auto_complete": true,
+        "auto_complete_desc": "Link your Mattermost account with PagerDuty",
+        "auto_complete_hint": hint,
+        "autocomplete_data": {
+            "Trigger": TRIGGER,
+            "Hint": hint,
+            "HelpText": "Link your Mattermost account with PagerDuty",
+            "RoleID": "",
+            "Arguments": [],
+            "SubCommands": subcommands,
+        },
+    })
+}
+
+/// Runs one `/pd …` command.
+pub fn execute(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
+    let mut words = args.command.split_whitespace();
+    let trigger = words.next().unwrap_or_default();
+    if !trigger.eq_ignore_ascii_case(&format!("/{TRIGGER}")) {
+        return CommandResponse::ephemeral(format!(
+            "This plugin handles `/{TRIGGER}`, not `{trigger}`."
+        ));
+    }
+    let name = words.next().unwrap_or("help").to_ascii_lowercase();
+    let extra: Vec<&str> = words.collect();
+
+    let Some(subcommand) = SUBCOMMANDS
+        .iter()
+        .find(|subcommand| subcommand.name == name)
+    else {
+        return unknown(context, args, &name);
+    };
+    if !extra.is_empty() {
+        return CommandResponse::ephemeral(format!(
+            "`/{TRIGGER} {name}` takes no arguments. Run `/{TRIGGER} {name}` on its own."
+        ));
+    }
+    if subcommand.audience == Audience::SystemAdmin {
+        match context.host.is_system_admin(&args.user_id) {
+            Ok(true) => {}
+            Ok(false) => {
+                return CommandResponse::ephemeral(format!(
+                    "Only a system admin can run `/{TRIGGER} {name}`. Ask a system admin to run it."
+                ))
+            }
+            Err(error) => {
+                return context.internal_error_reply("check permissions", &args.user_id, &error)
+            }
+        }
+    }
+    (subcommand.handler)(context, args)
+}
+
+fn is_admin(context: &Context<'_>, user_id: &str) -> bool {
+    match context.host.is_system_admin(user_id) {
+        Ok(allowed) => allowed,
+        Err(error) => {
+            context.host.log(
+                LogLevel::Warn,
+                "Permission check failed; showing the non-admin command list",
+                &[("user_id", user_id), ("error", &error.to_string())],
+            );
+            false
+        }
+    }
+}
+
+fn help(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
+    let is_admin = is_admin(context, &args.user_id);
+    CommandResponse::ephemeral(help_text(is_admin, context.config.is_configured()))
+}
+
+fn unknown(context: &Context<'_>, args: &CommandArgs, name: &str) -> CommandResponse {
+    let is_admin = is_admin(context, &args.user_id);
+    let list = help_text(is_admin, context.config.is_configured());
+    let name: String = name.chars().take(40).collect();
+    CommandResponse::ephemeral(format!(
+        "Unknown command `/{TRIGGER} {}`.\n\n{list}",
+        name.replace('`', "")
+    ))
+}
+
+/// Returns the reply for a user who cannot connect yet, or `None` when they can.
+fn configuration_blocker(context: &Context<'_>, user_id: &str) -> Option<CommandResponse> {
+    if context.config.is_configured() {
+        return None;
+    }
+    let admin = is_admin(context, user_id);
+    let text = match (admin, context.config.has_credentials()) {
+        (true, true) => format!(
+            "The PagerDuty plugin settings have a problem: {}. Fix it in System Console > Plugins > PagerDuty or run `/pd configure`.",
+            context.config.problems.join("; ")
+        ),
+        (true, false) => "PagerDuty is not configured yet. Run `/pd configure` to enter the PagerDuty OAuth app's Client ID and Client Secret.".to_string(),
+        (false, _) => "PagerDuty is not configured yet. Ask a system admin to run `/pd configure`.".to_string(),
+    };
+    Some(CommandResponse::ephemeral(text))
+}
+
+/// Returns the reply that explains a missing Site URL.
+pub fn no_site_url_reply(is_admin: bool) -> CommandResponse {
+    let next_step = if is_admin {
+        "Set it in System Console > Environment > Web Server > Site URL, then run the command again."
+    } else {
+        "Ask a system admin to set it in System Console > Environment > Web Server > Site URL."
+    };
+    CommandResponse::ephemeral(format!(
+        "Mattermost's Site URL is not set. PagerDuty sends you back to a redirect URI built from it. {next_step}"
+    ))
+}
+
+fn connect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
+    if let Some(reply) = configuration_blocker(context, &args.user_id) {
+        return reply;
+    }
+    match store::load_link(&context.host, &args.user_id) {
+        Ok(Some(link)) => {
+            return CommandResponse::ephemeral(format!(
+                "You are already linked to the PagerDuty user **{}** ({}). To link a different PagerDuty account, run `/pd disconnect` and then `/pd connect`.",
+                escape_markdown(&link.name),
+                escape_markdown(&link.email)
+            ))
+        }
+        Ok(None) => {}
+        Err(store::RecordError::Host(error)) => {
+            return context.internal_error_reply("read your link", &args.user_id, &error)
+        }
+        Err(error) => {
+            context.host.log(
+                LogLevel::Warn,
+                "Stored link is unreadable; offering to connect again",
+                &[("user_id", &args.user_id), ("error", &error.to_string())],
+            );
+        }
+    }
+    let site_url = match context.host.site_url() {
+        Ok(Some(site_url)) => site_url,
+        Ok(None) => return no_site_url_reply(is_admin(context, &args.user_id)),
+        Err(error) => {
+            return context.internal_error_reply("read the Site URL", &args.user_id, &error)
+        }
+    };
+    let connect_url = format!("{site_url}/plugins/{}/oauth/connect", crate::PLUGIN_ID);
+    CommandResponse::ephemeral(format!(
+        "[Connect your PagerDuty account]({connect_url}). The link opens PagerDuty, where you sign in and grant access; then you come back here."
+    ))
+}
+
+fn disconnect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
+    let user_id = args.user_id.as_str();
+    let link = match store::load_link(&context.host, user_id) {
+        Ok(link) => link,
+        Err(store::RecordError::Host(error)) => {
+            return context.internal_error_reply("read your link", user_id, &error)
+        }
+        Err(error) => {
+            // A record this version cannot read is still removed.
+            context.host.log(
+                LogLevel::Warn,
+                "Removing an unreadable link record",
+                &[("user_id", user_id), ("error", &error.to_string())],
+            );
+            None
+        }
+    };
+    let exists = match &link {
+        Some(_) => true,
+        None => match store::link_exists(&context.host, user_id) {
+            Ok(exists) => exists,
+            Err(error) => return context.internal_error_reply("read your link", user_id, &error),
+        },
+    };
+    if !exists {
+        return CommandResponse::ephemeral(
+            "Your Mattermost account is not linked to PagerDuty. Run `/pd connect` to link it.",
+        );
+    }
+    if let Err(error) = store::delete_link(&context.host, user_id) {
+        return context.internal_error_reply("delete your link", user_id, &error);
+    }
+    context.host.log(
+        LogLevel::Info,
+        "Unlinked a Mattermost user from PagerDuty",
+        &[("user_id", user_id)],
+    );
+    let text = match link {
+        Some(link) => format!(
+            "Disconnected from the PagerDuty user **{}** ({}). The stored tokens were deleted. Run `/pd connect` to link again.",
+            escape_markdown(&link.name),
+            escape_markdown(&link.email)
+        ),
+        None => "Disconnected from PagerDuty. The stored tokens were deleted. Run `/pd connect` to link again.".to_string(),
+    };
+    CommandResponse::ephemeral(text)
+}
+
+/// Builds the redirect URI text shown to admins.
+pub fn redirect_uri_text(site_url: &str) -> String {
+    redirect_uri(site_url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_before_configuration_hides_connect() {
+        let text = help_text(false, false);
+        assert!(text.contains("/pd help"));
+        assert!(!text.contains("/pd connect"));
+        assert!(!text.contains("* `/pd configure`"));
+        assert!(text.contains("Ask a system admin"));
+    }
+
+    #[test]
+    fn help_for_admin_lists_configure() {
+        let text = help_text(true, false);
+        assert!(text.contains("/pd configure"));
+        assert!(text.contains("Run `/pd configure`"));
+    }
+
+    #[test]
+    fn help_after_configuration_lists_connect() {
+        let text = help_text(false, true);
+        assert!(text.contains("/pd connect"));
+        assert!(text.contains("/pd disconnect"));
+        assert!(!text.contains("* `/pd configure`"));
+    }
+
+    #[test]
+    fn autocomplete_follows_configuration() {
+        let names = |definition: Value| -> Vec<(String, String)> {
+            definition["autocomplete_data"]["SubCommands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|entry| {
+                    (
+                        entry["Trigger"].as_str().unwrap().to_string(),
+                        entry["RoleID"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let before = names(command_definition(false));
+        assert_eq!(
+            before,
+            vec![
+                ("configure".to_string(), "system_admin".to_string()),
+                ("help".to_string(), String::new())
+            ]
+        );
+        let after = names(command_definition(true));
+        assert!(after.contains(&("connect".to_string(), String::new())));
+        assert!(after.contains(&("disconnect".to_string(), String::new())));
+    }
+}

@@ -1,0 +1,538 @@
+//! Drives the core through its JSON hook interface with an in-memory host
+//! and a mocked PagerDuty (wiremock): configure, connect, callback, disconnect.
+
+use pagerduty_core::testing::MemoryHost;
+use pagerduty_core::Core;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SITE_URL: &str = "http://mattermost.test";
+const ADMIN: &str = "adminuserid0000000000000000";
+const USER: &str = "plainuserid0000000000000000";
+const OTHER: &str = "otheruserid0000000000000000";
+
+struct Harness {
+    core: Core,
+    host: MemoryHost,
+    pagerduty: MockServer,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let pagerduty = runtime.block_on(MockServer::start());
+        let host = MemoryHost::new(SITE_URL);
+        host.add_admin(ADMIN);
+        let harness = Harness {
+            core: Core::new().unwrap(),
+            host,
+            pagerduty,
+            runtime,
+        };
+        harness.hook(json!({"hook": "activate", "config": {}}));
+        harness
+    }
+
+    fn hook(&self, request: Value) -> Value {
+        let reply = self
+            .core
+            .handle(&self.host, request.to_string().as_bytes())
+            .expect("hook failed");
+        serde_json::from_slice(&reply).unwrap()
+    }
+
+    fn command(&self, user_id: &str, command: &str) -> String {
+        let reply = self.hook(json!({
+            "hook": "execute_command",
+            "args": {"user_id": user_id, "channel_id": "channel1", "team_id": "team1",
+                     "trigger_id": "trigger1", "command": command},
+        }));
+        assert_eq!(reply["response"]["response_type"], "ephemeral");
+        reply["response"]["text"].as_str().unwrap().to_string()
+    }
+
+    fn http(&self, method: &str, path: &str, query: &str, user_id: &str, body: Value) -> Value {
+        self.hook(json!({
+            "hook": "serve_http",
+            "request": {"method": method, "path": path, "query": query, "user_id": user_id,
+                        "content_type": "application/json", "body": body.to_string()},
+        }))
+    }
+
+    fn configure(&self) {
+        let generated = self
+            .host
+            .saved_configs
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap();
+        let mut settings = generated;
+        settings.insert("clientid".into(), json!("client-abc"));
+        settings.insert("clientsecret".into(), json!("secret-xyz"));
+        settings.insert("identityurl".into(), json!(self.pagerduty.uri()));
+        settings.insert("apiurl".into(), json!(self.pagerduty.uri()));
+        self.hook(json!({"hook": "configuration_change", "config": settings}));
+    }
+
+    /// Starts a flow for `user_id` and returns the state from the redirect.
+    fn start_flow(&self, user_id: &str) -> (String, url::Url) {
+        let reply = self.http("GET", "/oauth/connect", "", user_id, json!(null));
+        assert_eq!(reply["status"], 302, "{reply}");
+        let location = header_value(&reply, "Location").unwrap();
+        let url = url::Url::parse(&location).unwrap();
+        let state = query_value(&url, "state").unwrap();
+        (state, url)
+    }
+
+    fn mock_pagerduty(&self, scope: &str) {
+        self.runtime.block_on(async {
+            Mock::given(method("POST"))
+                .and(path("/oauth/token"))
+                .and(body_string_contains("grant_type=authorization_code"))
+                .and(body_string_contains("code=good-code"))
+                .and(body_string_contains("client_secret=secret-xyz"))
+                .and(body_string_contains("code_verifier="))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "access_token": "access-token-123", "token_type": "bearer",
+                    "refresh_token": "refresh-token-456", "expires_in": 864000, "scope": scope,
+                })))
+                .mount(&self.pagerduty)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/users/me"))
+                .and(header("authorization", "Bearer access-token-123"))
+                .and(header("accept", "application/vnd.pagerduty+json;version=2"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user": {
+                    "id": "PABC123", "name": "Ada [Lovelace](https://evil.example)", "email": "ada@example.com",
+                    "html_url": "https://acme.pagerduty.com/users/PABC123",
+                }})))
+                .mount(&self.pagerduty)
+                .await;
+        });
+    }
+
+    fn link_json(&self, user_id: &str) -> Option<String> {
+        self.host
+            .kv
+            .lock()
+            .unwrap()
+            .get(&format!("link_{user_id}"))
+            .cloned()
+    }
+
+    fn state_count(&self) -> usize {
+        self.host
+            .kv_keys()
+            .iter()
+            .filter(|key| key.starts_with("oauth_state_"))
+            .count()
+    }
+}
+
+fn header_value(reply: &Value, name: &str) -> Option<String> {
+    reply["headers"].as_array()?.iter().find_map(|pair| {
+        (pair[0].as_str()?.eq_ignore_ascii_case(name))
+            .then(|| pair[1].as_str().unwrap().to_string())
+    })
+}
+
+fn query_value(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+#[test]
+fn activation_generates_key_and_registers_command() {
+    let harness = Harness::new();
+    let saved = harness.host.saved_configs.lock().unwrap().clone();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0]["encryptionkey"].as_str().unwrap().len(), 44);
+    let commands = harness.host.commands.lock().unwrap().clone();
+    assert_eq!(commands.len(), 1);
+    assert_eq!(commands[0]["trigger"], "pd");
+}
+
+#[test]
+fn configure_is_admin_only() {
+    let harness = Harness::new();
+    let text = harness.command(USER, "/pd configure");
+    assert!(text.contains("Only a system admin"), "{text}");
+    assert!(harness.host.dialogs.lock().unwrap().is_empty());
+
+    let reply = harness.http(
+        "POST",
+        "/dialog/configure",
+        "",
+        USER,
+        json!({
+            "callback_id": "configure", "channel_id": "channel1",
+            "submission": {"client_id": "evil", "client_secret": "evil"},
+        }),
+    );
+    assert_eq!(reply["status"], 403);
+    assert_eq!(harness.host.saved_configs.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn configure_dialog_saves_and_reports_redirect_uri() {
+    let harness = Harness::new();
+    assert_eq!(harness.command(ADMIN, "/pd configure"), "");
+    let dialog = harness.host.dialogs.lock().unwrap()[0].clone();
+    assert_eq!(dialog["trigger_id"], "trigger1");
+    assert_eq!(
+        dialog["url"],
+        "/plugins/mattermost-pagerduty/dialog/configure"
+    );
+    assert_eq!(dialog["dialog"]["elements"][0]["default"], "");
+
+    let reply = harness.http(
+        "POST",
+        "/dialog/configure",
+        "",
+        ADMIN,
+        json!({
+            "callback_id": "configure", "channel_id": "channel1",
+            "submission": {"client_id": "bad id", "client_secret": ""},
+        }),
+    );
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    assert!(body["errors"]["client_id"].is_string(), "{body}");
+    assert!(body["errors"]["client_secret"].is_string(), "{body}");
+    assert_eq!(harness.host.saved_configs.lock().unwrap().len(), 1);
+
+    let reply = harness.http(
+        "POST",
+        "/dialog/configure",
+        "",
+        ADMIN,
+        json!({
+            "callback_id": "configure", "channel_id": "channel1",
+            "submission": {"client_id": "  client-abc ", "client_secret": " secret-xyz "},
+        }),
+    );
+    assert_eq!(reply["body"], "{}");
+    let saved = harness
+        .host
+        .saved_configs
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(saved["clientid"], "client-abc");
+    assert_eq!(saved["clientsecret"], "secret-xyz");
+    assert!(saved["encryptionkey"].is_string(), "the key must be kept");
+    let posts = harness.host.ephemeral_posts.lock().unwrap().clone();
+    assert!(posts[0]
+        .message
+        .contains("http://mattermost.test/plugins/mattermost-pagerduty/oauth/complete"));
+    assert!(!posts[0].message.contains("secret-xyz"));
+
+    // A second dialog pre-fills the Client ID and never the secret.
+    harness.command(ADMIN, "/pd configure");
+    let dialog = harness.host.dialogs.lock().unwrap()[1].clone();
+    assert_eq!(dialog["dialog"]["elements"][0]["default"], "client-abc");
+    assert_eq!(dialog["dialog"]["elements"][1]["default"], "");
+    assert!(!dialog.to_string().contains("secret-xyz"));
+
+    // An empty secret keeps the stored one.
+    harness.http(
+        "POST",
+        "/dialog/configure",
+        "",
+        ADMIN,
+        json!({
+            "callback_id": "configure", "channel_id": "channel1",
+            "submission": {"client_id": "client-new", "client_secret": ""},
+        }),
+    );
+    let saved = harness
+        .host
+        .saved_configs
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(saved["clientid"], "client-new");
+    assert_eq!(saved["clientsecret"], "secret-xyz");
+}
+
+#[test]
+fn connect_before_configuration_points_to_admin() {
+    let harness = Harness::new();
+    let text = harness.command(USER, "/pd connect");
+    assert!(
+        text.contains("Ask a system admin to run `/pd configure`"),
+        "{text}"
+    );
+    let text = harness.command(ADMIN, "/pd connect");
+    assert!(text.contains("Run `/pd configure`"), "{text}");
+}
+
+#[test]
+fn connect_requires_site_url() {
+    let harness = Harness::new();
+    harness.configure();
+    *harness.host.site_url.lock().unwrap() = String::new();
+    let text = harness.command(USER, "/pd connect");
+    assert!(text.contains("Site URL is not set"), "{text}");
+    let text = harness.command(ADMIN, "/pd configure");
+    assert!(text.contains("Site URL is not set"), "{text}");
+}
+
+#[test]
+fn full_flow_links_and_unlinks() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.mock_pagerduty("openid write");
+
+    let text = harness.command(USER, "/pd connect");
+    assert!(
+        text.contains("http://mattermost.test/plugins/mattermost-pagerduty/oauth/connect"),
+        "{text}"
+    );
+
+    let (state, authorize) = harness.start_flow(USER);
+    assert_eq!(authorize.path(), "/oauth/authorize");
+    assert_eq!(query_value(&authorize, "client_id").unwrap(), "client-abc");
+    assert_eq!(query_value(&authorize, "response_type").unwrap(), "code");
+    assert_eq!(query_value(&authorize, "scope").unwrap(), "write");
+    assert_eq!(
+        query_value(&authorize, "code_challenge_method").unwrap(),
+        "S256"
+    );
+    assert_eq!(query_value(&authorize, "code_challenge").unwrap().len(), 43);
+    assert_eq!(
+        query_value(&authorize, "redirect_uri").unwrap(),
+        "http://mattermost.test/plugins/mattermost-pagerduty/oauth/complete"
+    );
+    assert_eq!(state.len(), 43);
+    let expiry = harness
+        .host
+        .kv_expiry
+        .lock()
+        .unwrap()
+        .values()
+        .copied()
+        .collect::<Vec<_>>();
+    assert_eq!(expiry, vec![600]);
+
+    let query = format!("code=good-code&state={state}");
+    let reply = harness.http("GET", "/oauth/complete", &query, USER, json!(null));
+    assert_eq!(reply["status"], 200, "{reply}");
+    let page = reply["body"].as_str().unwrap();
+    assert!(page.contains("Ada [Lovelace](https://evil.example)"));
+    assert!(page.contains("ada@example.com"));
+
+    let stored = harness.link_json(USER).expect("link stored");
+    assert!(
+        !stored.contains("access-token-123"),
+        "tokens must be encrypted"
+    );
+    assert!(
+        !stored.contains("refresh-token-456"),
+        "tokens must be encrypted"
+    );
+    let link: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(link["version"], 1);
+    assert_eq!(link["pagerduty_user_id"], "PABC123");
+    assert_eq!(link["scope"], "openid write");
+    assert_eq!(harness.state_count(), 0, "the state must be consumed");
+
+    let messages = harness.host.direct_messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].user_id, USER);
+    assert!(
+        messages[0].message.contains(r"Ada \[Lovelace\]"),
+        "{}",
+        messages[0].message
+    );
+
+    // Replaying the callback fails and leaves the link as it was.
+    let reply = harness.http("GET", "/oauth/complete", &query, USER, json!(null));
+    assert_eq!(reply["status"], 400);
+    assert_eq!(harness.link_json(USER).unwrap(), stored);
+
+    let text = harness.command(USER, "/pd connect");
+    assert!(text.contains("already linked"), "{text}");
+    let text = harness.command(USER, "/pd disconnect");
+    assert!(
+        text.contains("Disconnected from the PagerDuty user"),
+        "{text}"
+    );
+    assert!(harness.link_json(USER).is_none());
+    let text = harness.command(USER, "/pd disconnect");
+    assert!(text.contains("not linked"), "{text}");
+}
+
+#[test]
+fn callback_with_other_users_state_keeps_it() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.mock_pagerduty("openid write");
+    let (state, _) = harness.start_flow(USER);
+
+    let query = format!("code=good-code&state={state}");
+    let reply = harness.http("GET", "/oauth/complete", &query, OTHER, json!(null));
+    assert_eq!(reply["status"], 403);
+    assert!(harness.link_json(OTHER).is_none());
+    assert_eq!(
+        harness.state_count(),
+        1,
+        "another user's callback must not spend the state"
+    );
+
+    let reply = harness.http("GET", "/oauth/complete", &query, USER, json!(null));
+    assert_eq!(reply["status"], 200, "{reply}");
+    assert!(harness.link_json(USER).is_some());
+}
+
+#[test]
+fn callback_without_session_is_rejected() {
+    let harness = Harness::new();
+    harness.configure();
+    let (state, _) = harness.start_flow(USER);
+    let reply = harness.http(
+        "GET",
+        "/oauth/complete",
+        &format!("code=x&state={state}"),
+        "",
+        json!(null),
+    );
+    assert_eq!(reply["status"], 401);
+    assert_eq!(harness.state_count(), 1);
+}
+
+#[test]
+fn denied_consent_stores_nothing_and_escapes_description() {
+    let harness = Harness::new();
+    harness.configure();
+    let (state, _) = harness.start_flow(USER);
+    let query = format!(
+        "error=server_error&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}"
+    );
+    let reply = harness.http("GET", "/oauth/complete", &query, USER, json!(null));
+    assert_eq!(reply["status"], 400);
+    let page = reply["body"].as_str().unwrap();
+    assert!(!page.contains("<script>alert(1)</script>"));
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(harness.link_json(USER).is_none());
+
+    let (state, _) = harness.start_flow(USER);
+    let query = format!("error=access_denied&error_description=denied&state={state}");
+    let reply = harness.http("GET", "/oauth/complete", &query, USER, json!(null));
+    assert_eq!(reply["status"], 400);
+    assert!(reply["body"].as_str().unwrap().contains("declined"));
+    assert!(harness.link_json(USER).is_none());
+}
+
+#[test]
+fn malformed_state_is_rejected_before_kv() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.host.fail_op("kv_get");
+    for query in ["code=x", "code=x&state=short", "code=x&state=a&state=b"] {
+        let reply = harness.http("GET", "/oauth/complete", query, USER, json!(null));
+        assert_eq!(reply["status"], 400, "{query}: {reply}");
+    }
+}
+
+#[test]
+fn downgraded_scope_stores_nothing() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.mock_pagerduty("openid");
+    let (state, _) = harness.start_flow(USER);
+    let reply = harness.http(
+        "GET",
+        "/oauth/complete",
+        &format!("code=good-code&state={state}"),
+        USER,
+        json!(null),
+    );
+    assert_eq!(reply["status"], 502);
+    assert!(reply["body"].as_str().unwrap().contains("granted only"));
+    assert!(harness.link_json(USER).is_none());
+}
+
+#[test]
+fn rejected_code_stores_nothing() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.runtime.block_on(
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_grant", "error_description": "expired",
+            })))
+            .mount(&harness.pagerduty),
+    );
+    let (state, _) = harness.start_flow(USER);
+    let reply = harness.http(
+        "GET",
+        "/oauth/complete",
+        &format!("code=old&state={state}"),
+        USER,
+        json!(null),
+    );
+    assert_eq!(reply["status"], 502);
+    assert!(reply["body"].as_str().unwrap().contains("30 seconds"));
+    assert!(harness.link_json(USER).is_none());
+    let logs = harness.host.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("invalid_grant"), "{logs}");
+}
+
+#[test]
+fn replies_and_logs_never_contain_secrets() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.mock_pagerduty("openid write");
+    let (state, _) = harness.start_flow(USER);
+    harness.http(
+        "GET",
+        "/oauth/complete",
+        &format!("code=good-code&state={state}"),
+        USER,
+        json!(null),
+    );
+    let mut everything = harness.host.logs.lock().unwrap().join("\n");
+    for post in harness.host.direct_messages.lock().unwrap().iter() {
+        everything.push_str(&post.message);
+    }
+    everything.push_str(&harness.command(USER, "/pd connect"));
+    everything.push_str(&harness.command(USER, "/pd disconnect"));
+    for secret in [
+        "access-token-123",
+        "refresh-token-456",
+        "secret-xyz",
+        "good-code",
+        state.as_str(),
+    ] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn help_and_unknown_list_visible_commands() {
+    let harness = Harness::new();
+    let text = harness.command(USER, "/pd");
+    assert!(text.contains("/pd help"));
+    assert!(!text.contains("/pd connect"));
+    harness.configure();
+    let text = harness.command(USER, "/pd bogus");
+    assert!(text.starts_with("Unknown command `/pd bogus`"), "{text}");
+    assert!(text.contains("* `/pd connect`"));
+    assert!(!text.contains("* `/pd configure`"));
+    let commands = harness.host.commands.lock().unwrap().clone();
+    let last = commands.last().unwrap().to_string();
+    assert!(
+        last.contains("\"connect\""),
+        "configuration change must re-register: {last}"
+    );
+}
