@@ -15,6 +15,11 @@ export CARGO_TARGET_DIR ?= $(PD_CACHE_DIR)/cargo-target
 CORE_LIB := $(CARGO_TARGET_DIR)/release/libpagerduty_core.a
 export CGO_ENABLED := 1
 export CGO_LDFLAGS := $(CORE_LIB)
+# Go's build cache does not look at the contents of libraries named in
+# CGO_LDFLAGS, so a define carrying the library's hash forces a relink
+# whenever the core changes.
+CORE_HASH = $(shell sha256sum $(CORE_LIB) | cut -c1-16)
+SHIM_ENV = CGO_CFLAGS="-DPAGERDUTY_CORE_SHA256=$(CORE_HASH)"
 
 STAGE := dist/stage/$(PLUGIN_ID)
 SERVER_BINARY := $(STAGE)/server/dist/plugin-linux-amd64
@@ -29,7 +34,7 @@ core:
 
 server: core
 	mkdir -p $(dir $(SERVER_BINARY))
-	cd go-shim && GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o ../$(SERVER_BINARY) .
+	cd go-shim && $(SHIM_ENV) GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o ../$(SERVER_BINARY) .
 
 webapp/node_modules/.package-lock.json: webapp/package-lock.json
 	cd webapp && npm ci --no-audit --no-fund --loglevel=error
@@ -55,14 +60,14 @@ check: core webapp/node_modules/.package-lock.json
 	cargo clippy --locked --all-targets -- -D warnings
 	@unformatted=$$(gofmt -l go-shim tests/pdsim $$(test -d tests/e2e && echo tests/e2e)); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	cd go-shim && go vet ./...
+	cd go-shim && $(SHIM_ENV) go vet ./...
 	cd tests/pdsim && go vet ./...
 	cd webapp && npm run --silent lint
 
 ## test-unit: Rust, Go and webapp unit tests (no servers)
 test-unit: core webapp/node_modules/.package-lock.json
 	cargo test --locked
-	cd go-shim && go test -count=1 ./...
+	cd go-shim && $(SHIM_ENV) go test -count=1 ./...
 	cd tests/pdsim && go test -count=1 ./...
 	cd webapp && npm test --silent
 
@@ -79,7 +84,7 @@ test: check test-unit test-e2e
 
 ## demo: set up, build the bundle and play the whole flow against a local server and the simulator
 demo: dist setup
-	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) go run ./cmd/demo
+	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) PD_TRANSCRIPT=1 go test -count=1 -v -run '^TestMainFlow$$' .
 
 ## deploy: upload and enable the bundle on MM_SERVICESETTINGS_SITEURL with MM_ADMIN_TOKEN
 deploy: dist

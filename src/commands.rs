@@ -130,7 +130,7 @@ pub fn command_definition(configured: bool) -> Value {
                 "Hint": "",
                 "HelpText": subcommand.description,
                 "RoleID": match subcommand.audience {
-                    Audience::Everyone => "",
+                    Audience::Everyone => "system_user",
                     Audience::SystemAdmin => "system_admin",
                 },
                 "Arguments": [],
@@ -138,9 +138,10 @@ pub fn command_definition(configured: bool) -> Value {
             })
         })
         .collect();
+    // The hint is shown to everyone, so it names only what everyone can run.
     let names: Vec<&str> = SUBCOMMANDS
         .iter()
-        .filter(|subcommand| !subcommand.needs_configuration || configured)
+        .filter(|subcommand| is_visible(subcommand, false, configured))
         .map(|subcommand| subcommand.name)
         .collect();
     let hint = format!("[{}]", names.join("|"));
@@ -155,7 +156,9 @@ pub fn command_definition(configured: bool) -> Value {
             "Trigger": TRIGGER,
             "Hint": hint,
             "HelpText": "Link your Mattermost account with PagerDuty",
-            "RoleID": "",
+            // Mattermost shows a command to a role when RoleID names it;
+            // system admins see every role's commands.
+            "RoleID": "system_user",
             "Arguments": [],
             "SubCommands": subcommands,
         },
@@ -397,11 +400,11 @@ mod tests {
             before,
             vec![
                 ("configure".to_string(), "system_admin".to_string()),
-                ("help".to_string(), String::new())
+                ("help".to_string(), "system_user".to_string())
             ]
         );
         let after = names(command_definition(true));
-        assert!(after.contains(&("connect".to_string(), String::new())));
-        assert!(after.contains(&("disconnect".to_string(), String::new())));
+        assert!(after.contains(&("connect".to_string(), "system_user".to_string())));
+        assert!(after.contains(&("disconnect".to_string(), "system_user".to_string())));
     }
 }

@@ -132,6 +132,7 @@ require (
 	github.com/opensearch-project/opensearch-go/v4 v4.5.0 // indirect
 	github.com/otiai10/gosseract/v2 v2.4.1 // indirect
 	github.com/pborman/uuid v1.2.1 // indirect
+	github.com/pd-mattermost/mattermost-plugin-pagerduty/tests/pdsim v0.0.0
 	github.com/pelletier/go-toml v1.9.5 // indirect
 	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/pierrec/lz4/v4 v4.1.22 // indirect
