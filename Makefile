@@ -77,6 +77,7 @@ setup:
 
 ## test-e2e: the end-to-end suite against a real Mattermost server
 test-e2e: dist setup
+	cd tests/e2e && go vet ./...
 	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) go test -count=1 -timeout 30m ./...
 
 ## test: every test, style checks and end-to-end included
@@ -90,10 +91,17 @@ demo: dist setup
 deploy: dist
 	@test -n "$${MM_SERVICESETTINGS_SITEURL:-}" || { echo "Set MM_SERVICESETTINGS_SITEURL to the server's URL."; exit 1; }
 	@test -n "$${MM_ADMIN_TOKEN:-}" || { echo "Set MM_ADMIN_TOKEN to a system admin's personal access token."; exit 1; }
-	curl -fsS -H "Authorization: Bearer $$MM_ADMIN_TOKEN" -F "plugin=@$(BUNDLE)" -F force=true \
-	  "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins" > /dev/null
-	curl -fsS -X POST -H "Authorization: Bearer $$MM_ADMIN_TOKEN" \
-	  "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins/$(PLUGIN_ID)/enable" > /dev/null
+	@reply=$$(mktemp); trap 'rm -f "$$reply"' EXIT; \
+	status=$$(curl -sS -o "$$reply" -w '%{http_code}' -H "Authorization: Bearer $$MM_ADMIN_TOKEN" \
+	  -F "plugin=@$(BUNDLE)" -F force=true "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins") || { \
+	  echo "Could not reach $$MM_SERVICESETTINGS_SITEURL; check the URL and that the server is running."; exit 1; }; \
+	if [ "$$status" != 201 ]; then \
+	  echo "Upload failed with HTTP $$status: $$(cat "$$reply")"; \
+	  echo "Uploads need PluginSettings.EnableUploads=true and, for this unsigned bundle, RequirePluginSignature=false; the token must belong to a system admin."; \
+	  exit 1; fi; \
+	status=$$(curl -sS -o "$$reply" -w '%{http_code}' -X POST -H "Authorization: Bearer $$MM_ADMIN_TOKEN" \
+	  "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins/$(PLUGIN_ID)/enable"); \
+	if [ "$$status" != 200 ]; then echo "Enable failed with HTTP $$status: $$(cat "$$reply")"; exit 1; fi
 	@echo "Uploaded and enabled $(PLUGIN_ID) $(PLUGIN_VERSION) on $$MM_SERVICESETTINGS_SITEURL"
 
 clean:

@@ -1,7 +1,7 @@
 // Command plugin-linux-amd64 is the server half of the Mattermost PagerDuty
 // plugin. It adapts Mattermost's plugin hooks to the Rust core linked in
 // through cgo (see pagerduty_core.h) and performs the Mattermost API calls
-// the core asks for. It holds no business logic of its own.
+// the core requests. It holds no business logic of its own.
 package main
 
 import "github.com/mattermost/mattermost/server/public/plugin"

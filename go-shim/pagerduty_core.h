@@ -10,17 +10,17 @@
 #include <stdlib.h>
 
 /**
- * The call succeeded; the reply holds its JSON result.
+ * The call succeeded; the reply contains its JSON result.
  */
 #define PD_STATUS_OK 0
 
 /**
- * The call failed; the reply holds `{"error": "…"}`.
+ * The call failed; the reply contains `{"error": "…"}`.
  */
 #define PD_STATUS_ERROR 1
 
 /**
- * The core panicked; the reply holds `{"error": "…"}`. The core stays usable.
+ * The core panicked; the reply contains `{"error": "…"}`. The core stays usable.
  */
 #define PD_STATUS_PANIC 2
 

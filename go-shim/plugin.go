@@ -24,9 +24,10 @@ type Plugin struct {
 	core     *core
 }
 
-// callCore forwards one hook request, creating the core on first use
-// because Mattermost calls OnConfigurationChange before OnActivate.
-func (p *Plugin) callCore(request any, reply any) error {
+// withCore runs fn with the core, creating it on first use because
+// Mattermost calls OnConfigurationChange before OnActivate. The core cannot
+// be freed while fn runs.
+func (p *Plugin) withCore(fn func(c *core) error) error {
 	p.coreLock.RLock()
 	if p.core == nil {
 		p.coreLock.RUnlock()
@@ -46,7 +47,14 @@ func (p *Plugin) callCore(request any, reply any) error {
 	if p.core == nil {
 		return errors.New("the PagerDuty plugin core was stopped")
 	}
-	return p.core.call(&hostAPI{api: p.API}, request, reply)
+	return fn(p.core)
+}
+
+// callCore forwards one hook request to the core.
+func (p *Plugin) callCore(request any, reply any) error {
+	return p.withCore(func(c *core) error {
+		return c.call(&hostAPI{api: p.API}, request, reply)
+	})
 }
 
 func (p *Plugin) loadSettings() (map[string]any, error) {
@@ -125,15 +133,23 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		"content_type": r.Header.Get("Content-Type"),
 		"body":         string(body),
 	}
-	var reply coreHTTPResponse
-	if err := p.callCore(map[string]any{"hook": "serve_http", "request": request}, &reply); err != nil {
+	// The reply is written while the core is held, so OnDeactivate waits
+	// for it instead of letting the server stop the process mid-reply.
+	err = p.withCore(func(c *core) error {
+		var reply coreHTTPResponse
+		hookRequest := map[string]any{"hook": "serve_http", "request": request}
+		if err := c.call(&hostAPI{api: p.API}, hookRequest, &reply); err != nil {
+			return err
+		}
+		for _, header := range reply.Headers {
+			w.Header().Add(header[0], header[1])
+		}
+		w.WriteHeader(reply.Status)
+		_, _ = io.WriteString(w, reply.Body)
+		return nil
+	})
+	if err != nil {
 		p.API.LogError("PagerDuty HTTP request failed", "path", r.URL.Path, "err", err)
 		http.Error(w, "The PagerDuty plugin failed to handle this request. Try again; if it keeps failing, ask a system admin to check the server logs.", http.StatusInternalServerError)
-		return
 	}
-	for _, header := range reply.Headers {
-		w.Header().Add(header[0], header[1])
-	}
-	w.WriteHeader(reply.Status)
-	_, _ = io.WriteString(w, reply.Body)
 }

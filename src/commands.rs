@@ -41,7 +41,7 @@ impl CommandResponse {
     }
 }
 
-/// Who may run a subcommand.
+/// The users allowed to run a subcommand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     Everyone,
@@ -262,18 +262,49 @@ pub fn no_site_url_reply(is_admin: bool) -> CommandResponse {
     ))
 }
 
+/// Returns why a stored link can no longer be used, or `None` when it can.
+fn stale_link_reason(context: &Context<'_>, link: &store::LinkRecord) -> Option<&'static str> {
+    let config = &context.config;
+    let key = config.encryption_key.as_ref()?;
+    let client_id = config.client_id.as_ref()?;
+    if link.client_id != client_id.as_str() {
+        return Some("the plugin now uses a different PagerDuty OAuth app");
+    }
+    if link.key_fingerprint != key.fingerprint() || link.access_token(key).is_err() {
+        return Some("the plugin's token encryption key changed");
+    }
+    None
+}
+
 fn connect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
     if let Some(reply) = configuration_blocker(context, &args.user_id) {
         return reply;
     }
+    let mut notice = String::new();
     match store::load_link(&context.host, &args.user_id) {
-        Ok(Some(link)) => {
-            return CommandResponse::ephemeral(format!(
-                "You are already linked to the PagerDuty user **{}** ({}). To link a different PagerDuty account, run `/pd disconnect` and then `/pd connect`.",
-                escape_markdown(&link.name),
-                escape_markdown(&link.email)
-            ))
-        }
+        Ok(Some(link)) => match stale_link_reason(context, &link) {
+            None => {
+                return CommandResponse::ephemeral(format!(
+                    "You are already linked to the PagerDuty user **{}** ({}). To link a different PagerDuty account, run `/pd disconnect` and then `/pd connect`.",
+                    escape_markdown(&link.name),
+                    escape_markdown(&link.email)
+                ))
+            }
+            Some(reason) => {
+                if let Err(error) = store::delete_link(&context.host, &args.user_id) {
+                    return context.internal_error_reply("remove your old link", &args.user_id, &error);
+                }
+                context.host.log(
+                    LogLevel::Info,
+                    "Removed a link that can no longer be used",
+                    &[("user_id", &args.user_id), ("reason", reason)],
+                );
+                notice = format!(
+                    "Your link to the PagerDuty user **{}** could no longer be used because {reason}, so it was removed.\n",
+                    escape_markdown(&link.name)
+                );
+            }
+        },
         Ok(None) => {}
         Err(store::RecordError::Host(error)) => {
             return context.internal_error_reply("read your link", &args.user_id, &error)
@@ -295,7 +326,7 @@ fn connect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
     };
     let connect_url = format!("{site_url}/plugins/{}/oauth/connect", crate::PLUGIN_ID);
     CommandResponse::ephemeral(format!(
-        "[Connect your PagerDuty account]({connect_url}). The link opens PagerDuty, where you sign in and grant access; then you come back here."
+        "{notice}[Connect your PagerDuty account]({connect_url}). The link opens PagerDuty, where you sign in and grant access; then you come back here."
     ))
 }
 

@@ -69,7 +69,28 @@ pub fn parse_base_url(value: &str) -> Result<Url, String> {
             "`{value}` must be a base URL with a host and no query or fragment"
         ));
     }
+    // Browsers receive the identity URL in redirects, so it must not carry credentials.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{value}` must not contain a user name or password"
+        ));
+    }
+    // The client secret and tokens cross this connection: plain HTTP only on loopback.
+    if url.scheme() == "http" && !is_loopback_host(&url) {
+        return Err(format!(
+            "`{value}` must use https:// (http:// is accepted only for loopback addresses)"
+        ));
+    }
     Ok(url)
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
 }
 
 /// Checks a Client ID as entered by an admin; returns the message to show when invalid.
@@ -144,6 +165,7 @@ impl Configuration {
 
         let key = string_setting(&raw, KEY_ENCRYPTION_KEY);
         let encryption_key = if key.is_empty() {
+            problems.push("the token encryption key is empty; the plugin generates one when it is enabled, or an admin can regenerate it in System Console > Plugins > PagerDuty".to_string());
             None
         } else {
             Some(crate::crypto::EncryptionKey::from_setting(&key))
@@ -210,7 +232,7 @@ impl Configuration {
         updated
     }
 
-    /// The REST API base URL to use: the override, else the US host.
+    /// Returns the REST API base URL: the override, else the US host.
     pub fn api_base(&self) -> Url {
         self.api_url
             .clone()
@@ -245,6 +267,8 @@ mod tests {
     fn empty_settings_are_not_configured() {
         let config = Configuration::default();
         assert!(!config.is_configured());
+        assert_eq!(config.problems.len(), 1, "{:?}", config.problems);
+        assert!(config.problems[0].contains("encryption key"));
         assert_eq!(config.scopes, vec!["write"]);
         assert_eq!(
             config.identity_url.as_str(),
@@ -276,6 +300,16 @@ mod tests {
         })));
         assert!(!config.is_configured());
         assert_eq!(config.problems.len(), 2);
+    }
+
+    #[test]
+    fn base_url_rejects_credentials_and_remote_http() {
+        assert!(parse_base_url("http://user:pass@127.0.0.2:9000").is_err());
+        assert!(parse_base_url("https://user@proxy.example").is_err());
+        assert!(parse_base_url("http://proxy.example").is_err());
+        assert!(parse_base_url("http://localhost:9000").is_ok());
+        assert!(parse_base_url("http://[::1]:9000").is_ok());
+        assert!(parse_base_url("https://proxy.example/pd/").is_ok());
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub struct Core {
     state: Arc<RwLock<SharedState>>,
 }
 
-/// What a handler needs for one hook call.
+/// Per-call state that handlers receive: host, configuration snapshot and HTTP client.
 pub struct Context<'a> {
     pub host: HostApi<'a>,
     pub config: Arc<Configuration>,
@@ -87,7 +87,7 @@ impl Context<'_> {
         write_state(self.state).config = Arc::new(config);
     }
 
-    /// Logs `error` and returns a reply that tells the user to try again.
+    /// Logs `error` and returns a reply asking the user to try again.
     pub fn internal_error_reply(
         &self,
         step: &str,
@@ -104,7 +104,7 @@ impl Context<'_> {
         ))
     }
 
-    /// Logs `error` and returns a page that tells the user to try again.
+    /// Logs `error` and returns a page asking the user to try again.
     pub fn internal_error_page(
         &self,
         step: &str,
@@ -189,7 +189,7 @@ impl Core {
             .enable_all()
             .build()
             .map_err(|error| CoreError::Startup(format!("tokio runtime: {error}")))?;
-        // No redirects: the token endpoint must answer itself (RFC 6749
+        // No redirects: the token endpoint must reply itself (RFC 6749
         // section 10 warns against following redirects with credentials).
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -242,24 +242,9 @@ impl Core {
         Ok(serde_json::to_vec(&reply)?)
     }
 
-    fn activate(
-        &self,
-        host: &dyn Host,
-        mut settings: Map<String, Value>,
-    ) -> Result<Value, CoreError> {
+    fn activate(&self, host: &dyn Host, settings: Map<String, Value>) -> Result<Value, CoreError> {
         let api = HostApi::new(host);
-        let mut config = Configuration::from_map(settings.clone());
-        if config.encryption_key.is_none() {
-            let key = crate::crypto::generate_key_setting();
-            settings = Configuration::with_setting(&settings, KEY_ENCRYPTION_KEY, &key);
-            api.save_plugin_config(&settings)?;
-            api.log(
-                LogLevel::Info,
-                "Generated the encryption key for stored tokens",
-                &[],
-            );
-            config = Configuration::from_map(settings);
-        }
+        let config = ensure_encryption_key(&api, settings)?;
         for problem in &config.problems {
             api.log(
                 LogLevel::Warn,
@@ -290,7 +275,13 @@ impl Core {
         settings: Map<String, Value>,
     ) -> Result<Value, CoreError> {
         let api = HostApi::new(host);
-        let config = Configuration::from_map(settings);
+        let was_activated = read_state(&self.state).activated;
+        // Before activation, OnActivate generates a missing key itself.
+        let config = if was_activated {
+            ensure_encryption_key(&api, settings)?
+        } else {
+            Configuration::from_map(settings)
+        };
         let configured = config.is_configured();
         for problem in &config.problems {
             api.log(
@@ -310,6 +301,27 @@ impl Core {
         }
         Ok(json!({}))
     }
+}
+
+/// Generates and saves the encryption key when the settings have none, and
+/// returns the parsed settings.
+fn ensure_encryption_key(
+    api: &HostApi<'_>,
+    settings: Map<String, Value>,
+) -> Result<Configuration, CoreError> {
+    let config = Configuration::from_map(settings);
+    if config.encryption_key.is_some() {
+        return Ok(config);
+    }
+    let key = crate::crypto::generate_key_setting();
+    let settings = Configuration::with_setting(&config.raw, KEY_ENCRYPTION_KEY, &key);
+    api.save_plugin_config(&settings)?;
+    api.log(
+        LogLevel::Info,
+        "Generated the encryption key for stored tokens",
+        &[],
+    );
+    Ok(Configuration::from_map(settings))
 }
 
 async fn route(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {

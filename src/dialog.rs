@@ -204,7 +204,10 @@ pub fn submit(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
         );
         return dialog_error("Saving the configuration failed, so nothing changed. Try again, or use System Console > Plugins > PagerDuty.");
     }
-    context.replace_configuration(Configuration::from_map(settings));
+    let saved = Configuration::from_map(settings);
+    let ready = saved.is_configured();
+    let remaining_problems = saved.problems.join("; ");
+    context.replace_configuration(saved);
     context.host.log(
         LogLevel::Info,
         "PagerDuty OAuth app credentials saved",
@@ -218,9 +221,16 @@ pub fn submit(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
     );
 
     let mut message = format!(
-        "Saved the PagerDuty OAuth app credentials. In the PagerDuty app (Integrations > App Registration), register this redirect URI:\n`{}`\nUsers can now run `/pd connect`.",
+        "Saved the PagerDuty OAuth app credentials. In the PagerDuty app (Integrations > App Registration), register this redirect URI:\n`{}`\n",
         redirect_uri(&site_url)
     );
+    if ready {
+        message.push_str("Users can now run `/pd connect`.");
+    } else {
+        message.push_str(&format!(
+            "Users cannot connect yet because another setting has a problem: {remaining_problems}. Fix it in System Console > Plugins > PagerDuty."
+        ));
+    }
     if client_id_changed {
         message.push_str("\nThe Client ID changed: accounts linked to the previous app need to run `/pd connect` again.");
     }

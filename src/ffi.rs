@@ -17,11 +17,11 @@ use serde_json::{json, Value};
 use crate::core::Core;
 use crate::host::{Host, HostError, HostRequest};
 
-/// The call succeeded; the reply holds its JSON result.
+/// The call succeeded; the reply contains its JSON result.
 pub const PD_STATUS_OK: i32 = 0;
-/// The call failed; the reply holds `{"error": "…"}`.
+/// The call failed; the reply contains `{"error": "…"}`.
 pub const PD_STATUS_ERROR: i32 = 1;
-/// The core panicked; the reply holds `{"error": "…"}`. The core stays usable.
+/// The core panicked; the reply contains `{"error": "…"}`. The core stays usable.
 pub const PD_STATUS_PANIC: i32 = 2;
 /// A pointer argument was null or a length was inconsistent; the reply is empty.
 pub const PD_STATUS_INVALID_ARGUMENT: i32 = 3;

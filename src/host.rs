@@ -1,4 +1,4 @@
-//! The Mattermost API calls that the core asks the Go plugin to perform.
+//! The Mattermost API calls that the core requests from the Go plugin.
 //!
 //! Rules for every host call:
 //! - It is made from the thread that entered the core (the one inside

@@ -52,7 +52,7 @@ impl HttpResponse {
         }
     }
 
-    /// An HTML page that may load no scripts, images or other resources.
+    /// Builds an HTML reply whose page may load no scripts, images or other resources.
     pub fn html(status: u16, body: String) -> Self {
         let mut response = Self::with_headers(status, "text/html; charset=utf-8", body);
         response.headers.push((

@@ -398,9 +398,9 @@ async fn finish_link(
         version: RECORD_VERSION,
         mattermost_user_id: user_id.to_string(),
         pagerduty_user_id: user.id.clone(),
-        name: user.name.clone(),
-        email: user.email.clone(),
-        html_url: user.html_url.clone(),
+        name: truncate(&user.name),
+        email: truncate(&user.email),
+        html_url: truncate(&user.html_url),
         scope: granted.join(" "),
         access_token: LinkRecord::seal_access_token(key, user_id, access_token),
         refresh_token: token
@@ -428,8 +428,8 @@ async fn finish_link(
 
     let message = format!(
         "Your Mattermost account is now linked to the PagerDuty user **{}** ({}). Run `/pd disconnect` to unlink it.",
-        escape_markdown(&user.name),
-        escape_markdown(&user.email)
+        escape_markdown(&link.name),
+        escape_markdown(&link.email)
     );
     context.send_direct_message(user_id, &message);
 
@@ -439,11 +439,19 @@ async fn finish_link(
         &[
             &format!(
                 "Your Mattermost account is now linked to the PagerDuty user {} ({}).",
-                user.name, user.email
+                link.name, link.email
             ),
             "You can close this window and return to Mattermost.",
         ],
     )
+}
+
+/// Longest PagerDuty name, email or URL kept, in characters, so a hostile
+/// value cannot bloat pages, posts or records.
+const MAX_PROFILE_FIELD_CHARS: usize = 256;
+
+fn truncate(value: &str) -> String {
+    value.chars().take(MAX_PROFILE_FIELD_CHARS).collect()
 }
 
 fn api_error_page(context: &Context<'_>, user_id: &str, error: &ApiError) -> HttpResponse {

@@ -41,7 +41,7 @@ struct ErrorBody {
 /// A failed REST call.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// PagerDuty answered with an error status; `message` and `code` come
+    /// PagerDuty returned an error status; `message` and `code` come
     /// from its `{"error": {…}}` body when it has one.
     #[error("PagerDuty answered HTTP {status}: {message}")]
     Status {
@@ -83,10 +83,7 @@ pub async fn current_user(
         .get("ratelimit-reset")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse().ok());
-    let body = response
-        .text()
-        .await
-        .map_err(|error| ApiError::Network(describe_reqwest_error(&error)))?;
+    let body = read_limited(response).await?;
 
     if !status.is_success() {
         let parsed: Option<ErrorEnvelope> = serde_json::from_str(&body).ok();
@@ -109,6 +106,27 @@ pub async fn current_user(
         return Err(ApiError::Malformed("the user has an empty id".to_string()));
     }
     Ok(envelope.user)
+}
+
+/// Largest reply body read from PagerDuty; `GET /users/me` is a few KiB.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Reads a reply body as text, failing when it exceeds [`MAX_BODY_BYTES`].
+async fn read_limited(mut response: reqwest::Response) -> Result<String, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| ApiError::Network(describe_reqwest_error(&error)))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::Malformed(format!(
+                "the reply is larger than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Describes a reqwest error without its URL, which never carries secrets

@@ -7,7 +7,7 @@ use crate::crypto::{sha256_hex, DecryptError, EncryptionKey};
 use crate::host::{HostApi, HostError};
 
 /// Prefix of OAuth state keys; the rest is the SHA-256 of the state, so the
-/// database never holds a usable state value.
+/// database never contains a usable state value.
 pub const STATE_KEY_PREFIX: &str = "oauth_state_";
 /// Prefix of link keys; the rest is the Mattermost user id.
 pub const LINK_KEY_PREFIX: &str = "link_";

@@ -19,14 +19,15 @@ pub fn escape_html(value: &str) -> String {
 
 /// Escapes `value` so Mattermost renders it as plain text inside a Markdown
 /// message: a PagerDuty user name such as `[x](https://evil)` must not become
-/// a link, `@channel` must not notify anyone and `https:` must not autolink.
+/// a link, `@channel` must not notify anyone, and neither `https:` nor
+/// `www.` may autolink.
 /// Line breaks become spaces so the value cannot start a new block.
 pub fn escape_markdown(value: &str) -> String {
     let mut escaped = String::with_capacity(value.len());
     for character in value.chars() {
         match character {
             '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '<' | '>' | '~' | '@'
-            | ':' => {
+            | ':' | '.' => {
                 escaped.push('\\');
                 escaped.push(character);
             }
@@ -52,13 +53,18 @@ mod tests {
     #[test]
     fn escape_markdown_neutralizes_links() {
         let escaped = escape_markdown("[Ada](https://evil.example)\n# big");
-        assert_eq!(escaped, r"\[Ada\]\(https\://evil.example\) \# big");
+        assert_eq!(escaped, r"\[Ada\]\(https\://evil\.example\) \# big");
     }
 
     #[test]
     fn escape_markdown_keeps_plain_names() {
         assert_eq!(escape_markdown("Ada Lovelace"), "Ada Lovelace");
-        assert_eq!(escape_markdown("ada@example.com"), r"ada\@example.com");
+        assert_eq!(escape_markdown("ada@example.com"), r"ada\@example\.com");
+    }
+
+    #[test]
+    fn escape_markdown_stops_www_autolinks() {
+        assert_eq!(escape_markdown("www.evil.example"), r"www\.evil\.example");
     }
 
     #[test]

@@ -78,6 +78,35 @@ impl Harness {
         self.hook(json!({"hook": "configuration_change", "config": settings}));
     }
 
+    /// Sends a configuration change: the configured settings with `changes` applied.
+    fn reconfigure(&self, changes: &[(&str, Value)]) {
+        let mut settings = self
+            .host
+            .saved_configs
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap();
+        settings.insert("clientid".into(), json!("client-abc"));
+        settings.insert("clientsecret".into(), json!("secret-xyz"));
+        settings.insert("identityurl".into(), json!(self.pagerduty.uri()));
+        settings.insert("apiurl".into(), json!(self.pagerduty.uri()));
+        for (key, value) in changes {
+            settings.insert(key.to_string(), value.clone());
+        }
+        self.hook(json!({"hook": "configuration_change", "config": settings}));
+    }
+
+    /// Links `USER` through a complete flow against the mocked PagerDuty.
+    fn link_user(&self) {
+        self.mock_pagerduty("openid write");
+        let (state, _) = self.start_flow(USER);
+        let query = format!("code=good-code&state={state}");
+        let reply = self.http("GET", "/oauth/complete", &query, USER, json!(null));
+        assert_eq!(reply["status"], 200, "{reply}");
+    }
+
     /// Starts a flow for `user_id` and returns the state from the redirect.
     fn start_flow(&self, user_id: &str) -> (String, url::Url) {
         let reply = self.http("GET", "/oauth/connect", "", user_id, json!(null));
@@ -535,4 +564,53 @@ fn help_and_unknown_list_visible_commands() {
         last.contains("\"connect\""),
         "configuration change must re-register: {last}"
     );
+}
+
+#[test]
+fn stale_link_after_key_change_is_replaced() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.link_user();
+    assert!(harness.link_json(USER).is_some());
+
+    harness.reconfigure(&[("encryptionkey", json!("a-different-key"))]);
+
+    let text = harness.command(USER, "/pd connect");
+    assert!(text.contains("encryption key changed"), "{text}");
+    assert!(text.contains("/oauth/connect"), "{text}");
+    assert!(harness.link_json(USER).is_none());
+}
+
+#[test]
+fn stale_link_after_client_change_is_replaced() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.link_user();
+
+    harness.reconfigure(&[("clientid", json!("another-app"))]);
+
+    let text = harness.command(USER, "/pd connect");
+    assert!(text.contains("different PagerDuty OAuth app"), "{text}");
+    assert!(harness.link_json(USER).is_none());
+}
+
+#[test]
+fn empty_key_is_generated_on_configuration_change() {
+    let harness = Harness::new();
+    harness.configure();
+    let before = harness.host.saved_configs.lock().unwrap().len();
+
+    harness.reconfigure(&[("encryptionkey", json!(""))]);
+
+    let saved = harness.host.saved_configs.lock().unwrap().clone();
+    assert_eq!(saved.len(), before + 1);
+    assert_eq!(
+        saved.last().unwrap()["encryptionkey"]
+            .as_str()
+            .unwrap()
+            .len(),
+        44
+    );
+    let text = harness.command(USER, "/pd connect");
+    assert!(text.contains("/oauth/connect"), "{text}");
 }

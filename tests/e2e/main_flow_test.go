@@ -289,7 +289,7 @@ func TestMainFlow(t *testing.T) {
 
 	t.Run("configure dialog", func(t *testing.T) {
 		e.t = t
-		tr.step("The admin runs /pd configure in a direct message; the dialog opens")
+		tr.step("/pd configure works in every kind of channel: first a direct message, where the dialog opens")
 		direct := harness.DirectChannel(t, e.admin, e.alice)
 		if _, err := harness.ExecuteCommand(e.admin.Client, direct.Id, "/pd configure"); err != nil {
 			t.Fatal(err)
@@ -299,7 +299,20 @@ func TestMainFlow(t *testing.T) {
 			t.Errorf("dialog title %q", opened.Dialog.Title)
 		}
 
-		tr.step("The admin runs /pd configure in a channel and submits Client ID and Client Secret")
+		tr.step("Then a group message, where the dialog opens too")
+		group, _, err := e.admin.Client.CreateGroupChannel(t.Context(), []string{e.admin.Id, e.alice.Id, e.mallory.Id})
+		if err != nil {
+			t.Fatalf("create group message: %v", err)
+		}
+		if _, err := harness.ExecuteCommand(e.admin.Client, group.Id, "/pd configure"); err != nil {
+			t.Fatal(err)
+		}
+		opened = harness.EventDialog(t, adminEvents.Next(t, model.WebsocketEventOpenDialog, eventTimeout))
+		if opened.Dialog.Title != "Configure PagerDuty" {
+			t.Errorf("dialog title in a group message %q", opened.Dialog.Title)
+		}
+
+		tr.step("Then a public channel, where the admin submits the Client ID and Client Secret")
 		if _, err := harness.ExecuteCommand(e.admin.Client, e.channel.Id, "/pd configure"); err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +372,9 @@ func TestMainFlow(t *testing.T) {
 
 		tr.step("Autocomplete now offers connect and disconnect to every user")
 		e.waitForAutocomplete(e.alice, "connect", true)
-		e.waitForAutocomplete(e.alice, "disconnect", true)
+		triggers := e.waitForAutocomplete(e.alice, "disconnect", true)
+		tr.reply("autocomplete for alice", strings.Join(triggers, ", "))
+		e.run(e.alice, "/pd help")
 
 		if _, err := harness.ExecuteCommand(e.admin.Client, e.channel.Id, "/pd configure"); err != nil {
 			t.Fatal(err)
@@ -398,7 +413,7 @@ func TestMainFlow(t *testing.T) {
 		if len(query.Get("state")) != 43 || len(query.Get("code_challenge")) != 43 {
 			t.Errorf("authorize state/code_challenge have unexpected lengths: %q", authorize.RawQuery)
 		}
-		browser.Screenshot("consent-page")
+		tr.reply("browser", "PagerDuty consent page, screenshot "+browser.Screenshot("consent-page"))
 		browser.Click("#authorize")
 		text := e.finishOnResultPage(browser)
 		browser.Screenshot("linked-page")
@@ -499,7 +514,7 @@ func TestMainFlow(t *testing.T) {
 
 	t.Run("deny at consent", func(t *testing.T) {
 		e.t = t
-		tr.step("alice clicks Deny on a consent page whose error_description holds HTML")
+		tr.step("alice clicks Deny at PagerDuty, which sends an error_description containing HTML")
 		e.sim.SetDenyDescription(`<script>alert("pd")</script><b>bold</b>`)
 		e.startBrowserFlow(browser, e.alice, "ada@example.com")
 		browser.Click("#deny")
@@ -513,7 +528,7 @@ func TestMainFlow(t *testing.T) {
 
 	t.Run("error description with HTML", func(t *testing.T) {
 		e.t = t
-		tr.step("A callback with another error and an HTML error_description shows it as text")
+		tr.step("A callback with another OAuth error and HTML in its description shows the HTML as plain text")
 		state := startFlowOverHTTP(t, mm, e.alice)
 		query := url.Values{
 			"state":             {state},
@@ -530,6 +545,7 @@ func TestMainFlow(t *testing.T) {
 		if !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
 			t.Errorf("the page does not show the escaped description: %s", body)
 		}
+		tr.reply("plugin", fmt.Sprintf("HTTP %d, the description shown as text", status))
 		e.requireNoLink(e.alice, "after an error callback")
 	})
 
