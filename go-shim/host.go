@@ -33,6 +33,8 @@ type hostRequest struct {
 	ChannelID       string          `json:"channel_id"`
 	Message         string          `json:"message"`
 	Request         json.RawMessage `json:"request"`
+	Event           string          `json:"event"`
+	Payload         map[string]any  `json:"payload"`
 	Level           string          `json:"level"`
 	Fields          [][2]string     `json:"fields"`
 }
@@ -166,6 +168,10 @@ func (h *hostAPI) perform(request *hostRequest) (any, error) {
 		if appErr := h.api.OpenInteractiveDialog(dialog); appErr != nil {
 			return nil, appError(request.Op, appErr)
 		}
+		return map[string]any{}, nil
+
+	case "publish_event":
+		h.api.PublishWebSocketEvent(request.Event, request.Payload, &model.WebsocketBroadcast{UserId: request.UserID})
 		return map[string]any{}, nil
 
 	case "log":

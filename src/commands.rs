@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::config::redirect_uri;
 use crate::core::Context;
 use crate::host::LogLevel;
+use crate::links::Unlinked;
 use crate::store;
 use crate::text::escape_markdown;
 
@@ -294,6 +295,7 @@ fn connect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
                 if let Err(error) = store::delete_link(&context.host, &args.user_id) {
                     return context.internal_error_reply("remove your old link", &args.user_id, &error);
                 }
+                crate::links::publish_status(context, &args.user_id, None);
                 context.host.log(
                     LogLevel::Info,
                     "Removed a link that can no longer be used",
@@ -332,48 +334,17 @@ fn connect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
 
 fn disconnect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
     let user_id = args.user_id.as_str();
-    let link = match store::load_link(&context.host, user_id) {
-        Ok(link) => link,
-        Err(store::RecordError::Host(error)) => {
-            return context.internal_error_reply("read your link", user_id, &error)
+    let text = match crate::links::unlink(context, user_id) {
+        Ok(Unlinked::NotLinked) => {
+            "Your Mattermost account is not linked to PagerDuty. Run `/pd connect` to link it.".to_string()
         }
-        Err(error) => {
-            // A record this version cannot read is still removed.
-            context.host.log(
-                LogLevel::Warn,
-                "Removing an unreadable link record",
-                &[("user_id", user_id), ("error", &error.to_string())],
-            );
-            None
-        }
-    };
-    let exists = match &link {
-        Some(_) => true,
-        None => match store::link_exists(&context.host, user_id) {
-            Ok(exists) => exists,
-            Err(error) => return context.internal_error_reply("read your link", user_id, &error),
-        },
-    };
-    if !exists {
-        return CommandResponse::ephemeral(
-            "Your Mattermost account is not linked to PagerDuty. Run `/pd connect` to link it.",
-        );
-    }
-    if let Err(error) = store::delete_link(&context.host, user_id) {
-        return context.internal_error_reply("delete your link", user_id, &error);
-    }
-    context.host.log(
-        LogLevel::Info,
-        "Unlinked a Mattermost user from PagerDuty",
-        &[("user_id", user_id)],
-    );
-    let text = match link {
-        Some(link) => format!(
+        Ok(Unlinked::Removed(Some(link))) => format!(
             "Disconnected from the PagerDuty user **{}** ({}). The stored tokens were deleted. Run `/pd connect` to link again.",
             escape_markdown(&link.name),
             escape_markdown(&link.email)
         ),
-        None => "Disconnected from PagerDuty. The stored tokens were deleted. Run `/pd connect` to link again.".to_string(),
+        Ok(Unlinked::Removed(None)) => "Disconnected from PagerDuty. The stored tokens were deleted. Run `/pd connect` to link again.".to_string(),
+        Err(error) => return context.internal_error_reply("remove your link", user_id, &error),
     };
     CommandResponse::ephemeral(text)
 }

@@ -329,6 +329,9 @@ async fn route(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
         ("GET", "/oauth/connect") => crate::oauth::connect(context, request),
         ("GET", "/oauth/complete") => crate::oauth::complete(context, request).await,
         ("POST", crate::dialog::SUBMIT_PATH) => crate::dialog::submit(context, request),
+        ("GET", "/api/v1/status") => crate::api::status(context, request),
+        ("POST", "/api/v1/disconnect") => crate::api::disconnect(context, request),
+        ("GET", "/api/v1/admin/status") => crate::api::admin_status(context, request),
         _ => HttpResponse::not_found(),
     }
 }

@@ -70,6 +70,13 @@ pub enum HostRequest<'a> {
     },
     /// Opens an interactive dialog; `request` has the shape of `model.OpenDialogRequest`.
     OpenDialog { request: &'a Value },
+    /// Sends a websocket event to every session of `user_id`; Mattermost
+    /// names it `custom_{plugin id}_{event}`.
+    PublishEvent {
+        event: &'a str,
+        user_id: &'a str,
+        payload: &'a Value,
+    },
     /// Writes a line to the server log through the plugin logger.
     Log {
         level: LogLevel,
@@ -283,6 +290,20 @@ impl<'a> HostApi<'a> {
 
     pub fn open_dialog(&self, request: &Value) -> Result<(), HostError> {
         self.host.call(&HostRequest::OpenDialog { request })?;
+        Ok(())
+    }
+
+    pub fn publish_event(
+        &self,
+        event: &str,
+        user_id: &str,
+        payload: &Value,
+    ) -> Result<(), HostError> {
+        self.host.call(&HostRequest::PublishEvent {
+            event,
+            user_id,
+            payload,
+        })?;
         Ok(())
     }
 

@@ -54,10 +54,20 @@ impl HttpResponse {
 
     /// Builds an HTML reply whose page may load no scripts, images or other resources.
     pub fn html(status: u16, body: String) -> Self {
+        Self::html_with_policy(status, body, "")
+    }
+
+    /// Builds an HTML reply like [`HttpResponse::html`] that may also run
+    /// inline scripts carrying `nonce`.
+    pub fn html_with_script_nonce(status: u16, body: String, nonce: &str) -> Self {
+        Self::html_with_policy(status, body, &format!(" script-src 'nonce-{nonce}';"))
+    }
+
+    fn html_with_policy(status: u16, body: String, script_policy: &str) -> Self {
         let mut response = Self::with_headers(status, "text/html; charset=utf-8", body);
         response.headers.push((
             "Content-Security-Policy".to_string(),
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'".to_string(),
+            format!("default-src 'none'; style-src 'unsafe-inline';{script_policy} frame-ancestors 'none'; form-action 'none'"),
         ));
         response
     }

@@ -8,6 +8,7 @@
 //! kept in the plugin's KV store.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod api;
 pub mod commands;
 pub mod config;
 pub mod core;
@@ -16,6 +17,7 @@ pub mod dialog;
 pub mod ffi;
 pub mod host;
 pub mod http;
+pub mod links;
 pub mod oauth;
 pub mod pagerduty;
 pub mod pages;

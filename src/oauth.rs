@@ -18,7 +18,7 @@ use crate::crypto::random_token;
 use crate::host::LogLevel;
 use crate::http::{parse_query, HttpRequest, HttpResponse};
 use crate::pagerduty::{self, ApiError};
-use crate::pages::page;
+use crate::pages::{page, page_closing_popup};
 use crate::store::{self, seal_context, unix_now, LinkRecord, StateRecord, RECORD_VERSION};
 use crate::text::escape_markdown;
 
@@ -278,7 +278,7 @@ fn authorization_error_page(
             "PagerDuty authorization denied by the user",
             &[("user_id", user_id)],
         );
-        return page(
+        return page_closing_popup(
             400,
             "PagerDuty access was not granted",
             &["You declined the authorization in PagerDuty, so nothing was linked. Run /pd connect when you want to link your account."],
@@ -432,8 +432,9 @@ async fn finish_link(
         escape_markdown(&link.email)
     );
     context.send_direct_message(user_id, &message);
+    crate::links::publish_status(context, user_id, Some(&link));
 
-    page(
+    page_closing_popup(
         200,
         "Linked to PagerDuty",
         &[

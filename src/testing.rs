@@ -29,6 +29,8 @@ pub struct MemoryHost {
     pub ephemeral_posts: Mutex<Vec<PostedMessage>>,
     pub direct_messages: Mutex<Vec<PostedMessage>>,
     pub logs: Mutex<Vec<String>>,
+    /// Websocket events as (event, user id, payload).
+    pub events: Mutex<Vec<(String, String, Value)>>,
     /// Ops that fail with a host error, for error-path tests.
     pub failing_ops: Mutex<HashSet<String>>,
 }
@@ -143,6 +145,18 @@ impl Host for MemoryHost {
             }
             HostRequest::OpenDialog { request } => {
                 self.dialogs.lock().unwrap().push((*request).clone());
+                json!({})
+            }
+            HostRequest::PublishEvent {
+                event,
+                user_id,
+                payload,
+            } => {
+                self.events.lock().unwrap().push((
+                    event.to_string(),
+                    user_id.to_string(),
+                    (*payload).clone(),
+                ));
                 json!({})
             }
             HostRequest::Log {

@@ -614,3 +614,70 @@ fn empty_key_is_generated_on_configuration_change() {
     let text = harness.command(USER, "/pd connect");
     assert!(text.contains("/oauth/connect"), "{text}");
 }
+
+#[test]
+fn web_app_routes_report_and_remove_link() {
+    let harness = Harness::new();
+    harness.configure();
+
+    let reply = harness.http("GET", "/api/v1/status", "", "", json!(null));
+    assert_eq!(reply["status"], 401);
+
+    let reply = harness.http("GET", "/api/v1/status", "", USER, json!(null));
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["linked"], false);
+    assert_eq!(body["configured"], true);
+
+    harness.link_user();
+    let events = harness.host.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "link_changed");
+    assert_eq!(events[0].1, USER);
+    assert_eq!(events[0].2["linked"], true);
+    assert!(!events[0].2.to_string().contains("access-token-123"));
+
+    let reply = harness.http("GET", "/api/v1/status", "", USER, json!(null));
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["linked"], true);
+    assert_eq!(body["email"], "ada@example.com");
+    assert_eq!(body["account"], "acme");
+    assert!(!reply["body"].as_str().unwrap().contains("access_token"));
+
+    let reply = harness.http("POST", "/api/v1/disconnect", "", USER, json!(null));
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["removed"], true);
+    assert!(harness.link_json(USER).is_none());
+    let events = harness.host.events.lock().unwrap().clone();
+    assert_eq!(events.last().unwrap().2["linked"], false);
+}
+
+#[test]
+fn admin_status_is_admin_only() {
+    let harness = Harness::new();
+    let reply = harness.http("GET", "/api/v1/admin/status", "", USER, json!(null));
+    assert_eq!(reply["status"], 403);
+
+    harness.configure();
+    let reply = harness.http("GET", "/api/v1/admin/status", "", ADMIN, json!(null));
+    assert_eq!(reply["status"], 200);
+    let body: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["configured"], true);
+    assert_eq!(
+        body["redirect_uri"],
+        "http://mattermost.test/plugins/mattermost-pagerduty/oauth/complete"
+    );
+    assert!(!reply["body"].as_str().unwrap().contains("secret-xyz"));
+}
+
+#[test]
+fn success_page_closes_popup() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.mock_pagerduty("openid write");
+    let (state, _) = harness.start_flow(USER);
+    let query = format!("code=good-code&state={state}");
+    let reply = harness.http("GET", "/oauth/complete", &query, USER, json!(null));
+    assert!(reply["body"].as_str().unwrap().contains("window.close()"));
+    let policy = header_value(&reply, "Content-Security-Policy").unwrap();
+    assert!(policy.contains("script-src 'nonce-"), "{policy}");
+}

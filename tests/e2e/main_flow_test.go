@@ -25,6 +25,7 @@ const (
 	eventTimeout   = 15 * time.Second
 	statePrefix    = "oauth_state_"
 	linkPrefix     = "link_"
+	linkChanged    = model.WebsocketEventType("custom_" + pluginID + "_link_changed")
 	connectPattern = `\((http://[^)]+/plugins/mattermost-pagerduty/oauth/connect)\)`
 )
 
@@ -440,6 +441,12 @@ func TestMainFlow(t *testing.T) {
 			return strings.Contains(harness.EventPost(t, event).Message, "now linked")
 		})
 		tr.reply("bot to alice", harness.EventPost(t, direct).Message)
+
+		changed := aliceEvents.Next(t, linkChanged, eventTimeout)
+		if changed.GetData()["linked"] != true || changed.GetData()["name"] != "Ada Lovelace" {
+			t.Errorf("link_changed event data = %v, expected linked as Ada Lovelace", changed.GetData())
+		}
+		tr.reply("websocket to alice", fmt.Sprintf("%s %v", changed.EventType(), changed.GetData()))
 	})
 
 	t.Run("replayed callback", func(t *testing.T) {
@@ -476,6 +483,10 @@ func TestMainFlow(t *testing.T) {
 			t.Errorf("/pd disconnect: %q", text)
 		}
 		e.requireNoLink(e.alice, "after /pd disconnect")
+		changed := aliceEvents.Next(t, linkChanged, eventTimeout)
+		if changed.GetData()["linked"] != false {
+			t.Errorf("link_changed event after disconnect = %v, expected linked false", changed.GetData())
+		}
 		text = e.run(e.alice, "/pd disconnect")
 		if !strings.Contains(text, "not linked") || !strings.Contains(text, "/pd connect") {
 			t.Errorf("second /pd disconnect: %q", text)
