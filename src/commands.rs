@@ -76,6 +76,13 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         handler: disconnect,
     },
     Subcommand {
+        name: "status",
+        description: "Show which PagerDuty account you are linked to",
+        audience: Audience::Everyone,
+        needs_configuration: true,
+        handler: status,
+    },
+    Subcommand {
         name: "configure",
         description: "Enter the PagerDuty OAuth app's Client ID and Client Secret (system admins)",
         audience: Audience::SystemAdmin,
@@ -346,6 +353,52 @@ fn disconnect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
         Ok(Unlinked::Removed(None)) => "Disconnected from PagerDuty. The stored tokens were deleted. Run `/pd connect` to link again.".to_string(),
         Err(error) => return context.internal_error_reply("remove your link", user_id, &error),
     };
+    CommandResponse::ephemeral(text)
+}
+
+fn status(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
+    let user_id = args.user_id.as_str();
+    let link = match store::load_link(&context.host, user_id) {
+        Ok(Some(link)) => link,
+        Ok(None) => {
+            return CommandResponse::ephemeral(
+                "Your Mattermost account is not linked to PagerDuty. Run `/pd connect` to link it.",
+            )
+        }
+        Err(store::RecordError::Host(error)) => {
+            return context.internal_error_reply("read your link", user_id, &error)
+        }
+        Err(error) => {
+            context.host.log(
+                LogLevel::Warn,
+                "Stored link is unreadable",
+                &[("user_id", user_id), ("error", &error.to_string())],
+            );
+            return CommandResponse::ephemeral(
+                "Your stored PagerDuty link cannot be read by this plugin version. Run `/pd disconnect` and then `/pd connect` to link again.",
+            );
+        }
+    };
+    let mut text = format!(
+        "You are linked to the PagerDuty user **{}** ({}) in the PagerDuty account **{}**.\n* Granted scope: `{}`\n* Linked since: {}\n",
+        escape_markdown(&link.name),
+        escape_markdown(&link.email),
+        escape_markdown(&crate::links::account_of(&link.html_url)),
+        link.scope.replace('`', ""),
+        crate::text::format_utc(link.linked_at),
+    );
+    match link.expires_at {
+        Some(expires_at) => text.push_str(&format!(
+            "* Access token expires: {}\n",
+            crate::text::format_utc(expires_at)
+        )),
+        None => text.push_str("* Access token expires: PagerDuty did not say\n"),
+    }
+    if let Some(reason) = stale_link_reason(context, &link) {
+        text.push_str(&format!(
+            "\nThis link can no longer be used because {reason}. Run `/pd connect` to link again."
+        ));
+    }
     CommandResponse::ephemeral(text)
 }
 

@@ -681,3 +681,23 @@ fn success_page_closes_popup() {
     let policy = header_value(&reply, "Content-Security-Policy").unwrap();
     assert!(policy.contains("script-src 'nonce-"), "{policy}");
 }
+
+#[test]
+fn status_describes_link() {
+    let harness = Harness::new();
+    harness.configure();
+    let text = harness.command(USER, "/pd status");
+    assert!(text.contains("not linked"), "{text}");
+
+    harness.link_user();
+    let text = harness.command(USER, "/pd status");
+    assert!(text.contains(r"Ada \[Lovelace\]"), "{text}");
+    assert!(text.contains("**acme**"), "{text}");
+    assert!(text.contains("`openid write`"), "{text}");
+    assert!(text.contains("Access token expires: 20"), "{text}");
+    assert!(!text.contains("access-token-123"));
+
+    harness.reconfigure(&[("clientid", json!("another-app"))]);
+    let text = harness.command(USER, "/pd status");
+    assert!(text.contains("can no longer be used"), "{text}");
+}

@@ -473,6 +473,10 @@ func TestMainFlow(t *testing.T) {
 		if !strings.Contains(text, "already linked") || !strings.Contains(text, "Ada Lovelace") {
 			t.Errorf("/pd connect when linked: %q", text)
 		}
+		text = e.run(e.alice, "/pd status")
+		if !strings.Contains(text, "Ada Lovelace") || !strings.Contains(text, "**acme**") {
+			t.Errorf("/pd status when linked: %q", text)
+		}
 	})
 
 	t.Run("disconnect", func(t *testing.T) {
