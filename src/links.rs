@@ -43,8 +43,8 @@ pub fn status_json(link: Option<&LinkRecord>) -> Value {
     }
 }
 
-/// Tells every open web app of `user_id` the new link status; a failure is
-/// logged because the web app also re-reads the status when it reconnects.
+/// Sends the new link status to every open web app of `user_id`. A failure
+/// is only logged, because the web app re-reads the status when it reconnects.
 pub fn publish_status(context: &Context<'_>, user_id: &str, link: Option<&LinkRecord>) {
     if let Err(error) = context
         .host

@@ -2,6 +2,10 @@ import { readFileSync } from "node:fs";
 import vm from "node:vm";
 
 import * as esbuild from "esbuild";
+import * as React from "react";
+import * as ReactDOM from "react-dom";
+import * as ReactRedux from "react-redux";
+import * as Redux from "redux";
 import { describe, expect, it, vi } from "vitest";
 
 import { buildOptions, hostGlobals, hostGlobalsPlugin } from "../build.mjs";
@@ -23,6 +27,11 @@ async function buildInMemory(options: esbuild.BuildOptions): Promise<string> {
   return result.outputFiles[0].text;
 }
 
+// Returns a fake `window` with the globals that the web app sets for plugins.
+function createHostWindow(registerPlugin: unknown) {
+  return { registerPlugin, React, ReactDOM, Redux, ReactRedux };
+}
+
 function readManifestId(): string {
   const manifestUrl = new URL("../../plugin.json", import.meta.url);
 
@@ -34,7 +43,7 @@ describe("bundle", () => {
     const bundle = await buildInMemory(buildOptions);
     const registerPlugin = vi.fn();
 
-    vm.runInNewContext(bundle, { window: { registerPlugin } });
+    vm.runInNewContext(bundle, { window: createHostWindow(registerPlugin) });
 
     expect(registerPlugin).toHaveBeenCalledTimes(1);
     const [id, plugin] = registerPlugin.mock.calls[0] as [string, unknown];
@@ -46,7 +55,7 @@ describe("bundle", () => {
   it("registered plugin initializes", async () => {
     const bundle = await buildInMemory(buildOptions);
     const registerPlugin = vi.fn();
-    vm.runInNewContext(bundle, { window: { registerPlugin } });
+    vm.runInNewContext(bundle, { window: createHostWindow(registerPlugin) });
     const plugin = registerPlugin.mock.calls[0][1] as {
       initialize(registry: unknown, store: unknown): void;
     };

@@ -20,23 +20,21 @@ export function createFakeRegistry() {
     unregisterWebSocketEventHandler: vi.fn(),
     registerReconnectHandler: vi.fn(),
     unregisterReconnectHandler: vi.fn(),
+    registerAdminConsoleCustomSetting: vi.fn(),
   } satisfies PluginRegistry;
 
   return registry;
 }
 
-// Returns a store with an empty state that rejects every dispatch, because
-// the plugin dispatches nothing yet.
-export function createFakeStore(): WebAppStore {
-  return {
-    getState: () => ({}),
-    dispatch: vi.fn(() => {
-      throw new Error(
-        "The fake store rejects dispatch because none is expected.",
-      );
-    }),
+// Returns a store with a fixed state that records each dispatched action.
+export function createFakeStore(state: unknown = {}) {
+  const store = {
+    getState: () => state,
+    dispatch: vi.fn((action: unknown) => action),
     subscribe: vi.fn(() => () => {}),
     replaceReducer: vi.fn(),
     [Symbol.observable]: vi.fn(),
   };
+
+  return store as typeof store & WebAppStore;
 }

@@ -29,11 +29,17 @@ export interface RightHandSidebarRegistration {
   toggleRHSPlugin: unknown;
 }
 
+// Props that the web app passes to the components that a plugin registers
+// for the right-hand sidebar. `theme` is the user's Mattermost theme.
+export interface PluginComponentProps {
+  theme?: Record<string, string>;
+}
+
 export interface PluginRegistry {
   registerRootComponent(component: ComponentType): ComponentId;
 
   registerRightHandSidebarComponent(
-    component: ComponentType,
+    component: ComponentType<PluginComponentProps>,
     title: RegistryLabel,
   ): RightHandSidebarRegistration;
 
@@ -62,6 +68,14 @@ export interface PluginRegistry {
   registerReconnectHandler(handler: () => void): void;
 
   unregisterReconnectHandler(): void;
+
+  // Renders `component` in place of the plugin setting whose `key` matches
+  // and whose type in plugin.json is `custom`.
+  registerAdminConsoleCustomSetting(
+    key: string,
+    component: ComponentType<Record<string, unknown>>,
+    options?: { showTitle?: boolean },
+  ): void;
 }
 
 // Redux store of the web app. Its state shape belongs to Mattermost, so
