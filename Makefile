@@ -80,8 +80,8 @@ test-e2e: dist setup
 	cd tests/e2e && go vet ./...
 	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) go test -count=1 -timeout 30m ./...
 
-## test: every test, style checks and end-to-end included
-test: check test-unit test-e2e
+## test: every test, style checks and end-to-end included (setup first: the webapp browser test needs Chromium)
+test: setup check test-unit test-e2e
 
 ## demo: set up, build the bundle and play the whole flow against a local server and the simulator
 demo: dist setup
