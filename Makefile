@@ -12,7 +12,18 @@ BUNDLE := dist/$(PLUGIN_ID)-$(PLUGIN_VERSION).tar.gz
 # Slow cold builds (Cargo's target folder, the Mattermost server) live outside the repository.
 export PD_CACHE_DIR ?= $(HOME)/.cache/mattermost-pagerduty
 export CARGO_TARGET_DIR ?= $(PD_CACHE_DIR)/cargo-target
-CORE_LIB := $(CARGO_TARGET_DIR)/release/libpagerduty_core.a
+
+# The bundle's binary links glibc dynamically and must load on glibc 2.28
+# (RHEL 8). Zig's C toolchain links against glibc 2.28's symbol versions, so
+# cargo-zigbuild builds the core and `zig cc` links the Go binary.
+GLIBC_MIN := 2.28
+CORE_TARGET := x86_64-unknown-linux-gnu
+PD_TOOLS := $(PD_CACHE_DIR)/tools
+ZIGLANG_VERSION := 0.17.1
+CARGO_ZIGBUILD_VERSION := 0.24.1
+ZIG := $(PD_TOOLS)/bin/zig
+CARGO_ZIGBUILD := $(PD_TOOLS)/bin/cargo-zigbuild
+CORE_LIB := $(CARGO_TARGET_DIR)/$(CORE_TARGET)/release/libpagerduty_core.a
 export CGO_ENABLED := 1
 export CGO_LDFLAGS := $(CORE_LIB)
 # Go's build cache does not look at the contents of libraries named in
@@ -29,12 +40,24 @@ SERVER_BINARY := $(STAGE)/server/dist/plugin-linux-amd64
 ## dist: build the installable bundle dist/<id>-<version>.tar.gz
 dist: $(BUNDLE)
 
-core:
-	cargo build --release --locked
+core: $(ZIG) $(CARGO_ZIGBUILD)
+	PATH="$(PD_TOOLS)/bin:$$PATH" cargo zigbuild --release --locked --target $(CORE_TARGET).$(GLIBC_MIN)
 
+# Zig's libunwind provides the _Unwind_* symbols that Rust's panic handling needs.
 server: core
 	mkdir -p $(dir $(SERVER_BINARY))
-	cd go-shim && $(SHIM_ENV) GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o ../$(SERVER_BINARY) .
+	cd go-shim && $(SHIM_ENV) CC="$(ZIG) cc -target x86_64-linux-gnu.$(GLIBC_MIN)" CGO_LDFLAGS="$(CORE_LIB) -lunwind" \
+	  GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w" -o ../$(SERVER_BINARY) .
+
+# Zig comes from PyPI's ziglang package, in a virtualenv under the cache.
+$(ZIG):
+	python3 -m venv $(PD_TOOLS)/ziglang-venv
+	$(PD_TOOLS)/ziglang-venv/bin/pip install --quiet --disable-pip-version-check ziglang==$(ZIGLANG_VERSION)
+	mkdir -p $(dir $@)
+	ln -sf "$$($(PD_TOOLS)/ziglang-venv/bin/python -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')/zig" $@
+
+$(CARGO_ZIGBUILD):
+	cargo install --quiet --locked --root $(PD_TOOLS) cargo-zigbuild --version $(CARGO_ZIGBUILD_VERSION)
 
 webapp/node_modules/.package-lock.json: webapp/package-lock.json
 	cd webapp && npm ci --no-audit --no-fund --loglevel=error
@@ -81,7 +104,7 @@ test-e2e: dist setup
 	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) go test -count=1 -timeout 30m ./...
 
 ## test: every test, style checks and end-to-end included (setup first: the webapp browser test needs Chromium)
-test: setup check test-unit test-e2e
+test: setup check test-unit test-quality test-e2e
 
 ## demo: set up, build the bundle and play the whole flow against a local server and the simulator
 demo: dist setup
@@ -106,3 +129,6 @@ deploy: dist
 
 clean:
 	rm -rf dist webapp/dist
+
+# bench, fuzz, memcheck and test-quality (the smokes that `make test` runs).
+include tests/quality.mk
