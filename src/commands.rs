@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::redirect_uri;
 use crate::core::Context;
 use crate::host::LogLevel;
 use crate::links::Unlinked;
@@ -400,11 +399,6 @@ fn status(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
         ));
     }
     CommandResponse::ephemeral(text)
-}
-
-/// Builds the redirect URI text shown to admins.
-pub fn redirect_uri_text(site_url: &str) -> String {
-    redirect_uri(site_url)
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ struct SharedState {
 pub struct Core {
     runtime: tokio::runtime::Runtime,
     http: reqwest::Client,
-    state: Arc<RwLock<SharedState>>,
+    state: RwLock<SharedState>,
 }
 
 /// Per-call state that handlers receive: host, configuration snapshot and HTTP client.
@@ -201,7 +201,7 @@ impl Core {
         Ok(Core {
             runtime,
             http,
-            state: Arc::new(RwLock::new(SharedState::default())),
+            state: RwLock::new(SharedState::default()),
         })
     }
 

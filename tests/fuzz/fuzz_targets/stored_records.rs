@@ -4,38 +4,23 @@
 //! each released plugin version wrote them.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use libfuzzer_sys::fuzz_target;
 use pagerduty_core::store::link_key;
 use pd_ffi_host::{
-    activate_request, command_request, configured_settings, http_request, seed_state, FfiCore,
-    JsonHost, CLOSED_LOOPBACK_URL, KNOWN_STATE,
+    command_request, configured_core, http_request, seed_state, JsonHost, KNOWN_STATE,
+    TEST_SITE_URL,
 };
 
 const USER_ID: &str = "useridaaaaaaaaaaaaaaaaaaaa";
-
-fn core() -> &'static FfiCore {
-    static CORE: OnceLock<FfiCore> = OnceLock::new();
-    CORE.get_or_init(|| {
-        let core = FfiCore::new();
-        let host = JsonHost::new("http://127.0.0.1:8065");
-        core.call_json(
-            &host,
-            &activate_request(&configured_settings(CLOSED_LOOPBACK_URL)),
-        );
-        core
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&slot, record)) = data.split_first() else {
         return;
     };
     // Go's plugin API hands the core KV values as strings, and encoding/json
-    // replaces invalid UTF-8, so the core only ever sees valid UTF-8.
+    // replaces invalid UTF-8, so the core only ever receives valid UTF-8.
     let record = String::from_utf8_lossy(record).into_owned();
-    let host = JsonHost::new("http://127.0.0.1:8065");
+    let host = JsonHost::new(TEST_SITE_URL);
     let state_key = seed_state(&host, USER_ID);
     let key = if slot & 1 == 0 {
         link_key(USER_ID)
@@ -51,6 +36,6 @@ fuzz_target!(|data: &[u8]| {
         command_request(USER_ID, "/pd help"),
         command_request(USER_ID, "/pd disconnect"),
     ] {
-        core().call_json(&host, &request);
+        configured_core().call_json(&host, &request);
     }
 });

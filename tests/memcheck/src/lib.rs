@@ -7,7 +7,7 @@
 //! each of them crosses the same C ABI that the plugin binary crosses.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use pagerduty_core::ffi::{
     pd_bytes_free, pd_core_free, pd_core_handle, pd_core_new, PdBytes, PdCore, PdHostBytes,
@@ -234,6 +234,64 @@ impl Drop for FfiCore {
         // SAFETY: `ptr` came from pd_core_new and is freed only here.
         unsafe { pd_core_free(self.ptr) };
     }
+}
+
+/// Site URL that every test host reports.
+pub const TEST_SITE_URL: &str = "http://127.0.0.1:8065";
+
+/// Returns a core shared by the whole process, activated with
+/// [`configured_settings`] pointing at [`CLOSED_LOOPBACK_URL`], so calls that
+/// reach PagerDuty fail fast.
+pub fn configured_core() -> &'static FfiCore {
+    static CORE: OnceLock<FfiCore> = OnceLock::new();
+    CORE.get_or_init(|| {
+        let core = FfiCore::new();
+        let host = JsonHost::new(TEST_SITE_URL);
+        core.call_json(
+            &host,
+            &activate_request(&configured_settings(CLOSED_LOOPBACK_URL)),
+        );
+        core
+    })
+}
+
+/// Calls `pd_core_handle` with raw, possibly null pointers, frees any reply
+/// and returns the status. With `with_reply` false the reply pointer is null.
+///
+/// # Safety
+/// `core` must be null or live, and `request` must be null or point to
+/// `request_len` readable bytes.
+pub unsafe fn handle_raw(
+    core: *const PdCore,
+    host_context: usize,
+    request: *const u8,
+    request_len: usize,
+    with_reply: bool,
+) -> i32 {
+    let mut reply = PdBytes {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+    };
+    let reply_pointer: *mut PdBytes = if with_reply {
+        &mut reply
+    } else {
+        std::ptr::null_mut()
+    };
+    // SAFETY: the caller's promises cover `core` and `request`, and
+    // `reply_pointer` is null or points to `reply`.
+    let status = unsafe {
+        pd_core_handle(
+            core,
+            callbacks(),
+            host_context,
+            request,
+            request_len,
+            reply_pointer,
+        )
+    };
+    // SAFETY: `reply` is empty or was filled by the core, and is freed once.
+    unsafe { pd_bytes_free(reply) };
+    status
 }
 
 /// Returns an `activate` hook request.

@@ -7,17 +7,16 @@
 use std::time::Instant;
 
 use pagerduty_core::ffi::{
-    pd_bytes_free, pd_core_free, pd_core_handle, pd_core_new, PdBytes, PD_STATUS_ERROR,
-    PD_STATUS_INVALID_ARGUMENT, PD_STATUS_OK,
+    pd_bytes_free, pd_core_free, pd_core_new, PdBytes, PD_STATUS_ERROR, PD_STATUS_INVALID_ARGUMENT,
+    PD_STATUS_OK,
 };
 use pd_ffi_host::sim::{consent, Simulator};
 use pd_ffi_host::{
-    activate_request, callbacks, command_request, configured_settings, http_request, seed_state,
-    FfiCore, ForcedReply, JsonHost, CLOSED_LOOPBACK_URL, KNOWN_STATE,
+    activate_request, command_request, configured_settings, handle_raw, http_request, seed_state,
+    FfiCore, ForcedReply, JsonHost, CLOSED_LOOPBACK_URL, KNOWN_STATE, TEST_SITE_URL,
 };
 use serde_json::Value;
 
-const SITE_URL: &str = "http://127.0.0.1:8065";
 const USER_ID: &str = "useridaaaaaaaaaaaaaaaaaaaa";
 const ADMIN_ID: &str = "adminuserid000000000000000";
 /// Cores are expensive to start (a tokio runtime each), so this path runs
@@ -101,7 +100,7 @@ fn main() {
     );
 
     let core = FfiCore::new();
-    let host = JsonHost::new(SITE_URL);
+    let host = JsonHost::new(TEST_SITE_URL);
     host.add_admin(ADMIN_ID);
     repeat("activate", calls, PD_STATUS_OK, || {
         status_of(&core, &host, &activate_request(&settings))
@@ -180,42 +179,12 @@ fn main() {
         status
     });
     repeat("null arguments", calls, PD_STATUS_INVALID_ARGUMENT, || {
-        let mut reply = PdBytes {
-            ptr: std::ptr::null_mut(),
-            len: 0,
-        };
         let request = b"{}";
-        let null_core = unsafe {
-            pd_core_handle(
-                std::ptr::null(),
-                callbacks(),
-                0,
-                request.as_ptr(),
-                request.len(),
-                &mut reply,
-            )
-        };
-        let null_request = unsafe {
-            pd_core_handle(
-                core.as_ptr(),
-                callbacks(),
-                0,
-                std::ptr::null(),
-                5,
-                &mut reply,
-            )
-        };
-        let null_reply = unsafe {
-            pd_core_handle(
-                core.as_ptr(),
-                callbacks(),
-                0,
-                request.as_ptr(),
-                request.len(),
-                std::ptr::null_mut(),
-            )
-        };
-        unsafe { pd_bytes_free(reply) };
+        let null_core =
+            unsafe { handle_raw(std::ptr::null(), 0, request.as_ptr(), request.len(), true) };
+        let null_request = unsafe { handle_raw(core.as_ptr(), 0, std::ptr::null(), 5, true) };
+        let null_reply =
+            unsafe { handle_raw(core.as_ptr(), 0, request.as_ptr(), request.len(), false) };
         assert_eq!((null_core, null_request), (null_reply, null_reply));
         null_reply
     });
@@ -234,10 +203,10 @@ fn main() {
 /// Whole connect flows against the simulator: connect route, consent,
 /// callback with the token exchange and `GET /users/me`, then `/pd disconnect`.
 fn sim_flows(binary: &str, count: usize) {
-    let redirect_uri = format!("{SITE_URL}/plugins/mattermost-pagerduty/oauth/complete");
+    let redirect_uri = format!("{TEST_SITE_URL}/plugins/mattermost-pagerduty/oauth/complete");
     let simulator = Simulator::start(binary, &redirect_uri);
     let core = FfiCore::new();
-    let host = JsonHost::new(SITE_URL);
+    let host = JsonHost::new(TEST_SITE_URL);
     core.call_json(
         &host,
         &activate_request(&configured_settings(&simulator.base_url)),
