@@ -10,7 +10,7 @@ import (
 )
 
 // fakeAPI is an in-memory plugin API for fuzz tests and benchmarks, where
-// testify mocks would fail on calls they were not told about and would
+// testify mocks would fail on calls they were not set up for and would
 // dominate the time measured. Methods that it does not define fall through
 // to the nil embedded interface and panic.
 // NOTE: a new host op in host.go that calls another plugin API method

@@ -162,7 +162,7 @@ pub extern "C" fn pd_core_new() -> *mut PdCore {
 /// Handles one hook call.
 ///
 /// `request` points to `request_len` bytes of JSON that the caller keeps
-/// owning. On return, `*reply` holds bytes owned by Rust (possibly empty)
+/// owning. On return, `*reply` contains bytes owned by Rust (possibly empty)
 /// that the caller frees with [`pd_bytes_free`]. Host callbacks run on the
 /// calling thread, before this function returns, with `host_context` as
 /// their first argument. Returns one of the `PD_STATUS_*` values.

@@ -2,8 +2,8 @@
 //! against PagerDuty's identity service.
 //!
 //! `GET /oauth/connect` creates a state and a PKCE code verifier and sends the
-//! browser to PagerDuty's consent page; `GET /oauth/complete` is the redirect
-//! URI, which exchanges the authorization code and stores the link.
+//! browser to PagerDuty's consent page. `GET /oauth/complete` is the redirect
+//! URI: it exchanges the authorization code and stores the link.
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{

@@ -27,7 +27,7 @@ export interface StubResponse {
   body: unknown;
 }
 
-// Replaces `fetch` with a stub that answers each request with the handler's
+// Replaces `fetch` with a stub that replies to each request with the handler's
 // response for its method and URL, and records the requests.
 export function stubFetch(
   handler: (method: string, url: string) => StubResponse,

@@ -1,4 +1,4 @@
-//! Arbitrary host replies: every host callback answers with the input's
+//! Arbitrary host replies: every host callback replies with the input's
 //! bytes and status while the core runs a hook that makes host calls.
 #![no_main]
 

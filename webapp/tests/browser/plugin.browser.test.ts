@@ -1,4 +1,4 @@
-// Loads the built bundle into a host page that stands in for the Mattermost
+// Loads the built bundle into a host page that replaces the Mattermost
 // web app, in headless Chromium, and drives Connect and Disconnect against
 // stubbed plugin routes. Screenshots go to test-artifacts/.
 import { existsSync } from "node:fs";
