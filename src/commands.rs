@@ -8,6 +8,7 @@ use crate::host::LogLevel;
 use crate::links::Unlinked;
 use crate::store;
 use crate::text::escape_markdown;
+use crate::tokens::TokenProblem;
 
 /// The slash command's trigger word.
 pub const TRIGGER: &str = "pd";
@@ -269,27 +270,13 @@ pub fn no_site_url_reply(is_admin: bool) -> CommandResponse {
     ))
 }
 
-/// Returns why a stored link can no longer be used, or `None` when it can.
-fn stale_link_reason(context: &Context<'_>, link: &store::LinkRecord) -> Option<&'static str> {
-    let config = &context.config;
-    let key = config.encryption_key.as_ref()?;
-    let client_id = config.client_id.as_ref()?;
-    if link.client_id != client_id.as_str() {
-        return Some("the plugin now uses a different PagerDuty OAuth app");
-    }
-    if link.key_fingerprint != key.fingerprint() || link.access_token(key).is_err() {
-        return Some("the plugin's token encryption key changed");
-    }
-    None
-}
-
 fn connect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
     if let Some(reply) = configuration_blocker(context, &args.user_id) {
         return reply;
     }
     let mut notice = String::new();
     match store::load_link(&context.host, &args.user_id) {
-        Ok(Some(link)) => match stale_link_reason(context, &link) {
+        Ok(Some(link)) => match crate::links::stale_link_reason(context, &link) {
             None => {
                 return CommandResponse::ephemeral(format!(
                     "You are already linked to the PagerDuty user **{}** ({}). To link a different PagerDuty account, run `/pd disconnect` and then `/pd connect`.",
@@ -393,11 +380,33 @@ fn status(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
         )),
         None => text.push_str("* Access token expires: PagerDuty did not say\n"),
     }
-    if let Some(reason) = stale_link_reason(context, &link) {
-        text.push_str(&format!(
-            "\nThis link can no longer be used because {reason}. Run `/pd connect` to link again."
-        ));
-    }
+    let check = context.block_on(crate::tokens::fetch_linked_user(context, user_id));
+    let verdict = match check {
+        Ok(Ok(_)) => "PagerDuty confirmed that the link works.".to_string(),
+        Ok(Err(error)) => {
+            context.host.log(
+                LogLevel::Warn,
+                "Checking the link with PagerDuty failed",
+                &[("user_id", user_id), ("error", &error.to_string())],
+            );
+            "PagerDuty could not confirm the link right now. Try `/pd status` again in a minute; if it keeps failing, run `/pd connect`.".to_string()
+        }
+        Err(TokenProblem::Unusable(reason)) => format!(
+            "This link can no longer be used because {reason}. Run `/pd connect` to link again."
+        ),
+        Err(TokenProblem::Revoked) => "PagerDuty no longer accepts this link's tokens, so the link was removed. Run `/pd connect` to link again.".to_string(),
+        Err(TokenProblem::NotLinked) => "The link was removed meanwhile. Run `/pd connect` to link again.".to_string(),
+        Err(TokenProblem::Unavailable(cause)) => {
+            context.host.log(
+                LogLevel::Warn,
+                "Checking the link with PagerDuty failed",
+                &[("user_id", user_id), ("error", &cause)],
+            );
+            "PagerDuty could not be reached to check the link. Try `/pd status` again in a minute.".to_string()
+        }
+    };
+    text.push('\n');
+    text.push_str(&verdict);
     CommandResponse::ephemeral(text)
 }
 

@@ -21,6 +21,7 @@ pub const KEY_SCOPE: &str = "scope";
 pub const KEY_ENCRYPTION_KEY: &str = "encryptionkey";
 pub const KEY_IDENTITY_URL: &str = "identityurl";
 pub const KEY_API_URL: &str = "apiurl";
+pub const KEY_ALLOWED_SUBDOMAIN: &str = "allowedsubdomain";
 
 /// Longest Client ID or Client Secret accepted; PagerDuty's are far shorter.
 const MAX_CREDENTIAL_LENGTH: usize = 512;
@@ -38,6 +39,9 @@ pub struct Configuration {
     pub identity_url: Url,
     /// Explicit REST API base URL; `None` means PagerDuty's own host.
     pub api_url: Option<Url>,
+    /// PagerDuty account subdomain that links must belong to, lowercase;
+    /// `None` allows any account.
+    pub allowed_subdomain: Option<String>,
     /// Problems that make the settings unusable, in words for an admin.
     pub problems: Vec<String>,
 }
@@ -194,6 +198,21 @@ impl Configuration {
             }
         };
 
+        let allowed = string_setting(&raw, KEY_ALLOWED_SUBDOMAIN).to_ascii_lowercase();
+        let allowed_subdomain = if allowed.is_empty() {
+            None
+        } else if allowed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            Some(allowed)
+        } else {
+            problems.push(format!(
+                "allowed PagerDuty subdomain: `{allowed}` is not a subdomain; enter only the first part of `<subdomain>.pagerduty.com`"
+            ));
+            None
+        };
+
         Configuration {
             raw,
             client_id,
@@ -202,6 +221,7 @@ impl Configuration {
             encryption_key,
             identity_url,
             api_url,
+            allowed_subdomain,
             problems,
         }
     }
@@ -234,8 +254,18 @@ impl Configuration {
 
     /// Returns the REST API base URL: the override, else the US host.
     pub fn api_base(&self) -> Url {
-        self.api_url
-            .clone()
+        self.api_base_for(None)
+    }
+
+    /// Returns the REST API base URL for a user: the override, else the
+    /// user's region host when known and valid, else the US host.
+    pub fn api_base_for(&self, region_host: Option<&str>) -> Url {
+        if let Some(url) = &self.api_url {
+            return url.clone();
+        }
+        region_host
+            .filter(|host| crate::client::API_HOSTS.contains(host))
+            .and_then(|host| Url::parse(host).ok())
             .unwrap_or_else(|| Url::parse(DEFAULT_API_URL).expect("the default API URL is valid"))
     }
 
@@ -310,6 +340,38 @@ mod tests {
         assert!(parse_base_url("http://localhost:9000").is_ok());
         assert!(parse_base_url("http://[::1]:9000").is_ok());
         assert!(parse_base_url("https://proxy.example/pd/").is_ok());
+    }
+
+    #[test]
+    fn api_base_prefers_override_then_region() {
+        let config = Configuration::default();
+        assert_eq!(
+            config
+                .api_base_for(Some("https://api.eu.pagerduty.com"))
+                .as_str(),
+            "https://api.eu.pagerduty.com/"
+        );
+        assert_eq!(
+            config.api_base_for(Some("https://evil.example")).as_str(),
+            "https://api.pagerduty.com/"
+        );
+        let config = Configuration::from_map(map(json!({"apiurl": "http://127.0.0.2:9"})));
+        assert_eq!(
+            config
+                .api_base_for(Some("https://api.eu.pagerduty.com"))
+                .as_str(),
+            "http://127.0.0.2:9/"
+        );
+    }
+
+    #[test]
+    fn allowed_subdomain_is_validated() {
+        let config = Configuration::from_map(map(json!({"allowedsubdomain": " ACME "})));
+        assert_eq!(config.allowed_subdomain.as_deref(), Some("acme"));
+        let config =
+            Configuration::from_map(map(json!({"allowedsubdomain": "acme.pagerduty.com"})));
+        assert!(config.allowed_subdomain.is_none());
+        assert!(config.problems.iter().any(|p| p.contains("subdomain")));
     }
 
     #[test]

@@ -79,9 +79,17 @@ pub struct Context<'a> {
     pub http: &'a reqwest::Client,
     pub bot_user_id: Option<String>,
     state: &'a RwLock<SharedState>,
+    runtime: &'a tokio::runtime::Runtime,
 }
 
 impl Context<'_> {
+    /// Runs `future` to completion on the plugin's runtime. Only for
+    /// synchronous handlers (slash commands): inside an async handler this
+    /// would panic, because a runtime cannot block on itself.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
     /// Replaces the cached configuration after this call saved new settings.
     pub fn replace_configuration(&self, config: Configuration) {
         write_state(self.state).config = Arc::new(config);
@@ -213,6 +221,7 @@ impl Core {
             http: &self.http,
             bot_user_id: state.bot_user_id.clone(),
             state: &self.state,
+            runtime: &self.runtime,
         }
     }
 

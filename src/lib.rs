@@ -9,6 +9,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod api;
+pub mod client;
 pub mod commands;
 pub mod config;
 pub mod core;
@@ -24,6 +25,7 @@ pub mod pages;
 pub mod store;
 pub mod testing;
 pub mod text;
+pub mod tokens;
 
 pub use crate::core::{Core, CoreError};
 

@@ -43,6 +43,20 @@ pub fn status_json(link: Option<&LinkRecord>) -> Value {
     }
 }
 
+/// Returns why a stored link can no longer be used, or `None` when it can.
+pub fn stale_link_reason(context: &Context<'_>, link: &LinkRecord) -> Option<&'static str> {
+    let config = &context.config;
+    let key = config.encryption_key.as_ref()?;
+    let client_id = config.client_id.as_ref()?;
+    if link.client_id != client_id.as_str() {
+        return Some("the plugin now uses a different PagerDuty OAuth app");
+    }
+    if link.key_fingerprint != key.fingerprint() || link.access_token(key).is_err() {
+        return Some("the plugin's token encryption key changed");
+    }
+    None
+}
+
 /// Sends the new link status to every open web app of `user_id`. A failure
 /// is only logged, because the web app re-reads the status when it reconnects.
 pub fn publish_status(context: &Context<'_>, user_id: &str, link: Option<&LinkRecord>) {
@@ -78,6 +92,9 @@ pub fn unlink(context: &Context<'_>, user_id: &str) -> Result<Unlinked, HostErro
         return Ok(Unlinked::NotLinked);
     }
     store::delete_link(&context.host, user_id)?;
+    if let Some(link) = &link {
+        store::release_pagerduty_user(&context.host, &link.pagerduty_user_id, user_id)?;
+    }
     context.host.log(
         LogLevel::Info,
         "Unlinked a Mattermost user from PagerDuty",

@@ -5,14 +5,16 @@
 //! browser to PagerDuty's consent page. `GET /oauth/complete` is the redirect
 //! URI: it exchanges the authorization code and stores the link.
 
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::BasicErrorResponseType;
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
-    TokenUrl,
+    AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RequestTokenError, Scope,
+    TokenResponse,
 };
 
-use crate::config::{redirect_uri, Configuration};
+use crate::client::{
+    api_host_from_html_url, describe_token_error, oauth_client, parse_id_token,
+    PagerDutyTokenResponse, TokenError,
+};
 use crate::core::Context;
 use crate::crypto::random_token;
 use crate::host::LogLevel;
@@ -25,9 +27,6 @@ use crate::text::escape_markdown;
 /// Length of a state value: 256 random bits in unpadded base64url.
 const STATE_LENGTH: usize = 43;
 
-type PagerDutyClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
-
 /// Returns whether `state` has the shape [`random_token`] produces, so
 /// anything else is rejected before the KV store is read.
 pub fn is_valid_state_format(state: &str) -> bool {
@@ -35,28 +34,6 @@ pub fn is_valid_state_format(state: &str) -> bool {
         && state
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
-}
-
-fn oauth_client(config: &Configuration, site_url: &str) -> Result<PagerDutyClient, String> {
-    let client_id = config.client_id.clone().ok_or("the Client ID is not set")?;
-    let client_secret = config
-        .client_secret
-        .clone()
-        .ok_or("the Client Secret is not set")?;
-    let identity = config.identity_url.as_str().trim_end_matches('/');
-    let auth_url = AuthUrl::new(format!("{identity}/oauth/authorize"))
-        .map_err(|error| format!("invalid authorize URL: {error}"))?;
-    let token_url = TokenUrl::new(format!("{identity}/oauth/token"))
-        .map_err(|error| format!("invalid token URL: {error}"))?;
-    let redirect = RedirectUrl::new(redirect_uri(site_url))
-        .map_err(|error| format!("invalid redirect URI: {error}"))?;
-    // PagerDuty documents client credentials in the form body only.
-    Ok(BasicClient::new(client_id)
-        .set_client_secret(client_secret)
-        .set_auth_uri(auth_url)
-        .set_token_uri(token_url)
-        .set_redirect_uri(redirect)
-        .set_auth_type(AuthType::RequestBody))
 }
 
 fn not_configured_page() -> HttpResponse {
@@ -102,7 +79,7 @@ pub fn connect(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
         Ok(None) => return no_site_url_page(),
         Err(error) => return context.internal_error_page("read the Site URL", user_id, &error),
     };
-    let client = match oauth_client(config, &site_url) {
+    let client = match oauth_client(config, Some(&site_url)) {
         Ok(client) => client,
         Err(problem) => {
             return context.internal_error_page("build the OAuth client", user_id, &problem)
@@ -246,7 +223,7 @@ pub async fn complete(context: &Context<'_>, request: &HttpRequest) -> HttpRespo
         Ok(None) => return no_site_url_page(),
         Err(error) => return context.internal_error_page("read the Site URL", user_id, &error),
     };
-    let client = match oauth_client(config, &site_url) {
+    let client = match oauth_client(config, Some(&site_url)) {
         Ok(client) => client,
         Err(problem) => {
             return context.internal_error_page("build the OAuth client", user_id, &problem)
@@ -302,41 +279,23 @@ fn authorization_error_page(
     )
 }
 
-type TokenError = RequestTokenError<
-    oauth2::HttpClientError<reqwest::Error>,
-    oauth2::StandardErrorResponse<BasicErrorResponseType>,
->;
-
 fn token_error_page(context: &Context<'_>, user_id: &str, error: TokenError) -> HttpResponse {
-    let (cause, advice) = match &error {
-        RequestTokenError::ServerResponse(response) => {
-            let advice = match response.error() {
-                BasicErrorResponseType::InvalidGrant => "PagerDuty rejected the authorization code. Codes last about 30 seconds and work once. Run /pd connect again.",
-                BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => "PagerDuty rejected the plugin's Client ID or Client Secret. Ask a system admin to check them with /pd configure, then run /pd connect again.",
-                _ => "PagerDuty rejected the token request. Run /pd connect again; if it keeps failing, ask a system admin to check the PagerDuty OAuth app.",
-            };
-            (format!("token endpoint error {}", response.error()), advice)
-        }
-        RequestTokenError::Request(inner) => (
-            format!(
-                "token request failed: {}",
-                describe_http_client_error(inner)
-            ),
-            "PagerDuty could not be reached. Try /pd connect again in a minute.",
-        ),
-        RequestTokenError::Parse(parse_error, _) => (
-            format!("token response could not be read: {parse_error}"),
-            "PagerDuty sent an unexpected reply. Try /pd connect again in a minute.",
-        ),
-        RequestTokenError::Other(message) => (
-            format!("token request failed: {message}"),
-            "PagerDuty sent an unexpected reply. Try /pd connect again in a minute.",
-        ),
+    let advice = match &error {
+        RequestTokenError::ServerResponse(response) => match response.error() {
+            BasicErrorResponseType::InvalidGrant => "PagerDuty rejected the authorization code. Codes last about 30 seconds and work once. Run /pd connect again.",
+            BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => "PagerDuty rejected the plugin's Client ID or Client Secret. Ask a system admin to check them with /pd configure, then run /pd connect again.",
+            _ => "PagerDuty rejected the token request. Run /pd connect again; if it keeps failing, ask a system admin to check the PagerDuty OAuth app.",
+        },
+        RequestTokenError::Request(_) => "PagerDuty could not be reached. Try /pd connect again in a minute.",
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => "PagerDuty sent an unexpected reply. Try /pd connect again in a minute.",
     };
     context.host.log(
         LogLevel::Error,
         "OAuth code exchange failed",
-        &[("user_id", user_id), ("error", &cause)],
+        &[
+            ("user_id", user_id),
+            ("error", &describe_token_error(&error)),
+        ],
     );
     page(
         502,
@@ -345,18 +304,11 @@ fn token_error_page(context: &Context<'_>, user_id: &str, error: TokenError) -> 
     )
 }
 
-fn describe_http_client_error(error: &oauth2::HttpClientError<reqwest::Error>) -> String {
-    match error {
-        oauth2::HttpClientError::Reqwest(inner) => pagerduty::describe_reqwest_error(inner),
-        other => other.to_string(),
-    }
-}
-
 async fn finish_link(
     context: &Context<'_>,
     key: &crate::crypto::EncryptionKey,
     user_id: &str,
-    token: &BasicTokenResponse,
+    token: &PagerDutyTokenResponse,
 ) -> HttpResponse {
     let config = &context.config;
     let granted: Vec<String> = match token.scopes() {
@@ -386,12 +338,80 @@ async fn finish_link(
         );
     }
 
+    let claims = token
+        .extra_fields()
+        .id_token
+        .as_deref()
+        .and_then(parse_id_token)
+        .unwrap_or_default();
     let access_token = token.access_token().secret();
-    let api_base = config.api_base();
+    let api_base = config.api_base_for(claims.api_host.as_deref());
     let user = match pagerduty::current_user(context.http, &api_base, access_token).await {
         Ok(user) => user,
         Err(error) => return api_error_page(context, user_id, &error),
     };
+    let account = claims
+        .subdomain
+        .clone()
+        .unwrap_or_else(|| crate::links::account_of(&user.html_url))
+        .to_ascii_lowercase();
+    if let Some(allowed) = &config.allowed_subdomain {
+        if &account != allowed {
+            context.host.log(
+                LogLevel::Warn,
+                "Link rejected: PagerDuty account is not the allowed one",
+                &[
+                    ("user_id", user_id),
+                    ("account", &account),
+                    ("allowed", allowed),
+                ],
+            );
+            return page(
+                403,
+                "This PagerDuty account is not allowed",
+                &[
+                    &format!("You signed in to the PagerDuty account \"{account}\", but this Mattermost server links only accounts of \"{allowed}\"."),
+                    "Nothing was linked. Sign out of PagerDuty, then run /pd connect again and sign in with your account in the allowed organization.",
+                ],
+            );
+        }
+    }
+    match store::claim_pagerduty_user(&context.host, &user.id, user_id) {
+        Ok(None) => {}
+        Ok(Some(owner)) => {
+            context.host.log(
+                LogLevel::Warn,
+                "Link rejected: PagerDuty user already linked to another Mattermost user",
+                &[
+                    ("user_id", user_id),
+                    ("pagerduty_user_id", &user.id),
+                    ("owner_user_id", &owner),
+                ],
+            );
+            return page(
+                409,
+                "This PagerDuty user is already linked",
+                &[
+                    "This PagerDuty user is linked to another Mattermost account, and each PagerDuty user can be linked to only one.",
+                    "Nothing was linked. The other account can run /pd disconnect, or a system admin can remove that link.",
+                ],
+            );
+        }
+        Err(error) => {
+            return context.internal_error_page("reserve the PagerDuty user", user_id, &error)
+        }
+    }
+    // A relink to a different PagerDuty user frees the previous one.
+    if let Ok(Some(previous)) = store::load_link(&context.host, user_id) {
+        if previous.pagerduty_user_id != user.id {
+            let _ =
+                store::release_pagerduty_user(&context.host, &previous.pagerduty_user_id, user_id);
+        }
+    }
+    let region_host = claims
+        .api_host
+        .clone()
+        .or_else(|| api_host_from_html_url(&user.html_url).map(str::to_string));
 
     let now = unix_now();
     let link = LinkRecord {
@@ -416,6 +436,10 @@ async fn finish_link(
             .map(|id| id.as_str().to_string())
             .unwrap_or_default(),
         key_fingerprint: key.fingerprint(),
+        api_url: region_host,
+        account_id: claims.account_id.clone(),
+        subdomain: Some(account.clone()).filter(|account| !account.is_empty()),
+        refreshed_at: None,
     };
     if let Err(error) = store::save_link(&context.host, &link) {
         return context.internal_error_page("save the link", user_id, &error);

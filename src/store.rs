@@ -121,6 +121,18 @@ pub struct LinkRecord {
     pub client_id: String,
     /// Fingerprint of the encryption key that sealed the tokens.
     pub key_fingerprint: String,
+    /// REST API host of the user's service region, such as
+    /// `https://api.eu.pagerduty.com`; absent in records from before regions.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// PagerDuty account id and subdomain from the ID token.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub subdomain: Option<String>,
+    /// When the tokens were last refreshed, in Unix seconds.
+    #[serde(default)]
+    pub refreshed_at: Option<i64>,
 }
 
 impl LinkRecord {
@@ -155,10 +167,92 @@ pub fn load_link(host: &HostApi<'_>, user_id: &str) -> Result<Option<LinkRecord>
     }
 }
 
+/// A link record as read, with the exact stored text for compare-and-set.
+pub struct StoredLink {
+    pub stored: String,
+    pub record: LinkRecord,
+}
+
+/// Reads a user's link together with its stored text.
+pub fn load_stored_link(
+    host: &HostApi<'_>,
+    user_id: &str,
+) -> Result<Option<StoredLink>, RecordError> {
+    match host.kv_get(&link_key(user_id))? {
+        Some(stored) => {
+            let record = decode(&stored)?;
+            Ok(Some(StoredLink { stored, record }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Replaces a link only while it is still exactly `old`; returns false when
+/// another request changed or removed it first.
+pub fn replace_link(
+    host: &HostApi<'_>,
+    old: &StoredLink,
+    new: &LinkRecord,
+) -> Result<bool, HostError> {
+    let json = serde_json::to_string(new).expect("a link record always serializes");
+    host.kv_compare_and_set(
+        &link_key(&new.mattermost_user_id),
+        Some(&old.stored),
+        &json,
+        None,
+    )
+}
+
 /// Returns whether a link record exists, even one this version cannot read,
 /// so `/pd disconnect` can always remove it.
 pub fn link_exists(host: &HostApi<'_>, user_id: &str) -> Result<bool, HostError> {
     Ok(host.kv_get(&link_key(user_id))?.is_some())
+}
+
+/// Prefix of the index from a PagerDuty user id to the Mattermost user
+/// linked to it, which keeps one PagerDuty user on one Mattermost account.
+pub const PAGERDUTY_USER_KEY_PREFIX: &str = "pd_user_";
+
+/// Returns the KV key of the index entry for a PagerDuty user.
+pub fn pagerduty_user_key(pagerduty_user_id: &str) -> String {
+    format!("{PAGERDUTY_USER_KEY_PREFIX}{pagerduty_user_id}")
+}
+
+/// Claims a PagerDuty user for `user_id`. Returns the other Mattermost user
+/// id when that PagerDuty user is already linked to someone else.
+pub fn claim_pagerduty_user(
+    host: &HostApi<'_>,
+    pagerduty_user_id: &str,
+    user_id: &str,
+) -> Result<Option<String>, HostError> {
+    let key = pagerduty_user_key(pagerduty_user_id);
+    loop {
+        let current = host.kv_get(&key)?;
+        match current.as_deref() {
+            Some(owner) if owner == user_id => return Ok(None),
+            Some(owner) => {
+                // An index entry whose link is gone (or points elsewhere) is stale.
+                let owner_link = load_link(host, owner).ok().flatten();
+                if owner_link.is_some_and(|link| link.pagerduty_user_id == pagerduty_user_id) {
+                    return Ok(Some(owner.to_string()));
+                }
+            }
+            None => {}
+        }
+        if host.kv_compare_and_set(&key, current.as_deref(), user_id, None)? {
+            return Ok(None);
+        }
+    }
+}
+
+/// Releases the index entry of a PagerDuty user if `user_id` holds it.
+pub fn release_pagerduty_user(
+    host: &HostApi<'_>,
+    pagerduty_user_id: &str,
+    user_id: &str,
+) -> Result<(), HostError> {
+    host.kv_compare_and_delete(&pagerduty_user_key(pagerduty_user_id), user_id)?;
+    Ok(())
 }
 
 pub fn save_link(host: &HostApi<'_>, link: &LinkRecord) -> Result<(), HostError> {
@@ -215,6 +309,10 @@ mod tests {
             linked_at: 0,
             client_id: "c".into(),
             key_fingerprint: key.fingerprint(),
+            api_url: None,
+            account_id: None,
+            subdomain: None,
+            refreshed_at: None,
         };
         assert_eq!(link.access_token(&key).unwrap(), "token-1");
         link.mattermost_user_id = "user2".into();
