@@ -25,12 +25,13 @@ ZIG := $(PD_TOOLS)/bin/zig
 CARGO_ZIGBUILD := $(PD_TOOLS)/bin/cargo-zigbuild
 CORE_LIB := $(CARGO_TARGET_DIR)/$(CORE_TARGET)/release/libpagerduty_core.a
 export CGO_ENABLED := 1
-export CGO_LDFLAGS := $(CORE_LIB)
 # Go's build cache does not look at the contents of libraries named in
 # CGO_LDFLAGS, so a define carrying the library's hash forces a relink
 # whenever the core changes.
 CORE_HASH = $(shell sha256sum $(CORE_LIB) | cut -c1-16)
-SHIM_ENV = CGO_CFLAGS="-DPAGERDUTY_CORE_SHA256=$(CORE_HASH)"
+# CGO_LDFLAGS is set only for the shim: exported to every recipe, it would
+# also reach the Mattermost server build in tests/scripts/setup.sh.
+SHIM_ENV = CGO_CFLAGS="-DPAGERDUTY_CORE_SHA256=$(CORE_HASH)" CGO_LDFLAGS="$(CORE_LIB)"
 
 STAGE := dist/stage/$(PLUGIN_ID)
 SERVER_BINARY := $(STAGE)/server/dist/plugin-linux-amd64

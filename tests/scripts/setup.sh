@@ -8,6 +8,8 @@
 # Environment:
 #   PD_CACHE_DIR  cache root (default: $HOME/.cache/mattermost-pagerduty)
 set -euo pipefail
+# Without this, a failing command inside $(build_mattermost) would not stop the script.
+shopt -s inherit_errexit
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 e2e_dir="$repo_root/tests/e2e"
