@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
@@ -33,6 +34,8 @@ type hostRequest struct {
 	ChannelID       string          `json:"channel_id"`
 	Message         string          `json:"message"`
 	Request         json.RawMessage `json:"request"`
+	Page            int             `json:"page"`
+	PerPage         int             `json:"per_page"`
 	Event           string          `json:"event"`
 	Payload         map[string]any  `json:"payload"`
 	Level           string          `json:"level"`
@@ -105,6 +108,32 @@ func (h *hostAPI) perform(request *hostRequest) (any, error) {
 			return nil, appError(request.Op, appErr)
 		}
 		return map[string]any{}, nil
+
+	case "kv_list":
+		keys, appErr := h.api.KVList(request.Page, request.PerPage)
+		if appErr != nil {
+			return nil, appError(request.Op, appErr)
+		}
+		if keys == nil {
+			keys = []string{}
+		}
+		return map[string]any{"keys": keys}, nil
+
+	case "get_user", "get_user_by_username":
+		var user *model.User
+		var appErr *model.AppError
+		if request.Op == "get_user" {
+			user, appErr = h.api.GetUser(request.UserID)
+		} else {
+			user, appErr = h.api.GetUserByUsername(request.Username)
+		}
+		if appErr != nil && appErr.StatusCode == http.StatusNotFound {
+			return map[string]any{"user": nil}, nil
+		}
+		if appErr != nil {
+			return nil, appError(request.Op, appErr)
+		}
+		return map[string]any{"user": map[string]any{"id": user.Id, "username": user.Username, "delete_at": user.DeleteAt}}, nil
 
 	case "save_plugin_config":
 		if appErr := h.api.SavePluginConfig(request.Config); appErr != nil {

@@ -153,3 +153,11 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 		http.Error(w, "The PagerDuty plugin failed to handle this request. Try again; if it keeps failing, ask a system admin to check the server logs.", http.StatusInternalServerError)
 	}
 }
+
+// UserHasBeenDeactivated is called by the server when a user is
+// deactivated (server 9.1 and newer); the core removes the user's link.
+func (p *Plugin) UserHasBeenDeactivated(_ *plugin.Context, user *model.User) {
+	if err := p.callCore(map[string]any{"hook": "user_deactivated", "user_id": user.Id}, nil); err != nil {
+		p.API.LogError("Failed to remove the PagerDuty link of a deactivated user", "user_id", user.Id, "err", err)
+	}
+}

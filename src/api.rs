@@ -52,16 +52,16 @@ pub fn status(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
 }
 
 /// Handles `POST /api/v1/disconnect`: removes the session user's link.
-pub fn disconnect(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
+pub async fn disconnect(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
     let user_id = request.user_id.as_str();
     if user_id.is_empty() {
         return unauthorized();
     }
-    match links::unlink(context, user_id) {
+    match links::unlink(context, user_id).await {
         Ok(Unlinked::NotLinked) => {
             HttpResponse::json(200, &json!({ "linked": false, "removed": false }))
         }
-        Ok(Unlinked::Removed(_)) => {
+        Ok(Unlinked::Removed { .. }) => {
             HttpResponse::json(200, &json!({ "linked": false, "removed": true }))
         }
         Err(error) => server_error(context, "remove your link", user_id, &error),

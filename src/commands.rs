@@ -56,6 +56,9 @@ pub struct Subcommand {
     pub audience: Audience,
     /// Shown only once the plugin is configured.
     pub needs_configuration: bool,
+    /// A username argument that system admins may add to act on another
+    /// user, with what it does, such as `/pd disconnect @user`.
+    pub admin_argument: Option<(&'static str, &'static str)>,
     handler: fn(&Context<'_>, &CommandArgs) -> CommandResponse,
 }
 
@@ -66,6 +69,7 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         description: "Link your Mattermost account to your PagerDuty account",
         audience: Audience::Everyone,
         needs_configuration: true,
+        admin_argument: None,
         handler: connect,
     },
     Subcommand {
@@ -73,6 +77,10 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         description: "Unlink your PagerDuty account and delete its tokens",
         audience: Audience::Everyone,
         needs_configuration: true,
+        admin_argument: Some((
+            "@user",
+            "Remove another user's link, for offboarding (system admins)",
+        )),
         handler: disconnect,
     },
     Subcommand {
@@ -80,13 +88,23 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         description: "Show which PagerDuty account you are linked to",
         audience: Audience::Everyone,
         needs_configuration: true,
+        admin_argument: None,
         handler: status,
+    },
+    Subcommand {
+        name: "links",
+        description: "List who is linked to which PagerDuty user (system admins)",
+        audience: Audience::SystemAdmin,
+        needs_configuration: false,
+        admin_argument: None,
+        handler: crate::admin::list_links,
     },
     Subcommand {
         name: "configure",
         description: "Enter the PagerDuty OAuth app's Client ID and Client Secret (system admins)",
         audience: Audience::SystemAdmin,
         needs_configuration: false,
+        admin_argument: None,
         handler: crate::dialog::open,
     },
     Subcommand {
@@ -94,6 +112,7 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         description: "Show the commands you can use",
         audience: Audience::Everyone,
         needs_configuration: false,
+        admin_argument: None,
         handler: help,
     },
 ];
@@ -114,6 +133,12 @@ pub fn help_text(is_admin: bool, configured: bool) -> String {
             "* `/{TRIGGER} {}`: {}\n",
             subcommand.name, subcommand.description
         ));
+        if let (true, Some((argument, description))) = (is_admin, subcommand.admin_argument) {
+            text.push_str(&format!(
+                "* `/{TRIGGER} {} {argument}`: {description}\n",
+                subcommand.name
+            ));
+        }
     }
     if !configured {
         if is_admin {
@@ -192,9 +217,27 @@ pub fn execute(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
         return unknown(context, args, &name);
     };
     if !extra.is_empty() {
-        return CommandResponse::ephemeral(format!(
-            "`/{TRIGGER} {name}` takes no arguments. Run `/{TRIGGER} {name}` on its own."
-        ));
+        let Some((argument, _)) = subcommand.admin_argument else {
+            return CommandResponse::ephemeral(format!(
+                "`/{TRIGGER} {name}` takes no arguments. Run `/{TRIGGER} {name}` on its own."
+            ));
+        };
+        if extra.len() != 1 {
+            return CommandResponse::ephemeral(format!(
+                "`/{TRIGGER} {name}` takes at most one argument: `/{TRIGGER} {name} {argument}`."
+            ));
+        }
+        match context.host.is_system_admin(&args.user_id) {
+            Ok(true) => return crate::admin::disconnect_user(context, args, extra[0]),
+            Ok(false) => {
+                return CommandResponse::ephemeral(format!(
+                    "Only a system admin can run `/{TRIGGER} {name} {argument}`. Run `/{TRIGGER} {name}` to remove your own link."
+                ))
+            }
+            Err(error) => {
+                return context.internal_error_reply("check permissions", &args.user_id, &error)
+            }
+        }
     }
     if subcommand.audience == Audience::SystemAdmin {
         match context.host.is_system_admin(&args.user_id) {
@@ -325,18 +368,33 @@ fn connect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
     ))
 }
 
+/// Where a user can remove the app's access in PagerDuty when the plugin's
+/// own revocation request did not go through.
+pub const REVOKE_ELSEWHERE: &str = "PagerDuty did not confirm revoking the tokens; a PagerDuty admin can revoke all of this app's tokens in PagerDuty under Integrations > App Registration.";
+
 fn disconnect(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
     let user_id = args.user_id.as_str();
-    let text = match crate::links::unlink(context, user_id) {
+    let text = match context.block_on(crate::links::unlink(context, user_id)) {
         Ok(Unlinked::NotLinked) => {
-            "Your Mattermost account is not linked to PagerDuty. Run `/pd connect` to link it.".to_string()
+            "Your Mattermost account is not linked to PagerDuty. Run `/pd connect` to link it."
+                .to_string()
         }
-        Ok(Unlinked::Removed(Some(link))) => format!(
-            "Disconnected from the PagerDuty user **{}** ({}). The stored tokens were deleted. Run `/pd connect` to link again.",
-            escape_markdown(&link.name),
-            escape_markdown(&link.email)
-        ),
-        Ok(Unlinked::Removed(None)) => "Disconnected from PagerDuty. The stored tokens were deleted. Run `/pd connect` to link again.".to_string(),
+        Ok(Unlinked::Removed { link, revoked }) => {
+            let mut text = match link {
+                Some(link) => format!(
+                    "Disconnected from the PagerDuty user **{}** ({}). The stored tokens were deleted.",
+                    escape_markdown(&link.name),
+                    escape_markdown(&link.email)
+                ),
+                None => "Disconnected from PagerDuty. The stored tokens were deleted.".to_string(),
+            };
+            if !revoked {
+                text.push(' ');
+                text.push_str(REVOKE_ELSEWHERE);
+            }
+            text.push_str(" Run `/pd connect` to link again.");
+            text
+        }
         Err(error) => return context.internal_error_reply("remove your link", user_id, &error),
     };
     CommandResponse::ephemeral(text)
@@ -457,6 +515,7 @@ mod tests {
         assert_eq!(
             before,
             vec![
+                ("links".to_string(), "system_admin".to_string()),
                 ("configure".to_string(), "system_admin".to_string()),
                 ("help".to_string(), "system_user".to_string())
             ]

@@ -44,6 +44,8 @@ enum HookRequest {
     ExecuteCommand { args: CommandArgs },
     /// `ServeHTTP`.
     ServeHttp { request: HttpRequest },
+    /// `UserHasBeenDeactivated`.
+    UserDeactivated { user_id: String },
 }
 
 /// A hook call that the core could not handle.
@@ -242,6 +244,20 @@ impl Core {
                 let context = self.context(host);
                 json!({ "response": commands::execute(&context, &args) })
             }
+            HookRequest::UserDeactivated { user_id } => {
+                let context = self.context(host);
+                let outcome = self
+                    .runtime
+                    .block_on(crate::links::unlink(&context, &user_id))?;
+                if let crate::links::Unlinked::Removed { .. } = outcome {
+                    context.host.log(
+                        LogLevel::Info,
+                        "Removed the PagerDuty link of a deactivated user",
+                        &[("user_id", &user_id)],
+                    );
+                }
+                json!({})
+            }
             HookRequest::ServeHttp { request } => {
                 let context = self.context(host);
                 let response = self.runtime.block_on(route(&context, &request));
@@ -339,7 +355,7 @@ async fn route(context: &Context<'_>, request: &HttpRequest) -> HttpResponse {
         ("GET", "/oauth/complete") => crate::oauth::complete(context, request).await,
         ("POST", crate::dialog::SUBMIT_PATH) => crate::dialog::submit(context, request),
         ("GET", "/api/v1/status") => crate::api::status(context, request),
-        ("POST", "/api/v1/disconnect") => crate::api::disconnect(context, request),
+        ("POST", "/api/v1/disconnect") => crate::api::disconnect(context, request).await,
         ("GET", "/api/v1/admin/status") => crate::api::admin_status(context, request),
         _ => HttpResponse::not_found(),
     }

@@ -36,6 +36,12 @@ pub enum HostRequest<'a> {
     },
     /// Deletes the key only while its value equals `old`; returns `{"deleted": bool}`.
     KvCompareAndDelete { key: &'a str, old: &'a str },
+    /// Lists KV keys, `per_page` at a time; returns `{"keys": [string]}`.
+    KvList { page: u32, per_page: u32 },
+    /// Returns `{"user": {"id", "username", "delete_at"} | null}` (null: not found).
+    GetUser { user_id: &'a str },
+    /// Returns the same shape as `GetUser`, looked up by username.
+    GetUserByUsername { username: &'a str },
     /// Deletes the key whatever its value.
     KvDelete { key: &'a str },
     /// Replaces the plugin's settings in the server configuration.
@@ -135,6 +141,26 @@ struct SiteUrlReply {
 }
 
 #[derive(Deserialize)]
+struct KeysReply {
+    keys: Vec<String>,
+}
+
+/// The fields of a Mattermost user the core reads.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: String,
+    pub username: String,
+    /// Milliseconds since the epoch when the user was deactivated, or 0.
+    #[serde(default)]
+    pub delete_at: i64,
+}
+
+#[derive(Deserialize)]
+struct UserReply {
+    user: Option<UserSummary>,
+}
+
+#[derive(Deserialize)]
 struct AllowedReply {
     allowed: bool,
 }
@@ -201,6 +227,38 @@ impl<'a> HostApi<'a> {
         let request = HostRequest::KvCompareAndDelete { key, old };
         let reply: DeletedReply = self.call_as(&request, "kv_compare_and_delete")?;
         Ok(reply.deleted)
+    }
+
+    /// Returns every KV key of the plugin that starts with `prefix`.
+    pub fn kv_keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, HostError> {
+        const PER_PAGE: u32 = 200;
+        let mut keys = Vec::new();
+        for page in 0.. {
+            let reply: KeysReply = self.call_as(
+                &HostRequest::KvList {
+                    page,
+                    per_page: PER_PAGE,
+                },
+                "kv_list",
+            )?;
+            let count = reply.keys.len();
+            keys.extend(reply.keys.into_iter().filter(|key| key.starts_with(prefix)));
+            if count < PER_PAGE as usize {
+                break;
+            }
+        }
+        Ok(keys)
+    }
+
+    pub fn get_user(&self, user_id: &str) -> Result<Option<UserSummary>, HostError> {
+        let reply: UserReply = self.call_as(&HostRequest::GetUser { user_id }, "get_user")?;
+        Ok(reply.user)
+    }
+
+    pub fn get_user_by_username(&self, username: &str) -> Result<Option<UserSummary>, HostError> {
+        let request = HostRequest::GetUserByUsername { username };
+        let reply: UserReply = self.call_as(&request, "get_user_by_username")?;
+        Ok(reply.user)
     }
 
     pub fn kv_delete(&self, key: &str) -> Result<(), HostError> {

@@ -8,6 +8,7 @@
 //! kept in the plugin's KV store.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod admin;
 pub mod api;
 pub mod client;
 pub mod commands;

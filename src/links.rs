@@ -14,8 +14,12 @@ pub const LINK_CHANGED_EVENT: &str = "link_changed";
 pub enum Unlinked {
     /// There was nothing to remove.
     NotLinked,
-    /// The link was removed; `None` when its record could not be read.
-    Removed(Option<Box<LinkRecord>>),
+    /// The link was removed; `link` is `None` when its record could not be
+    /// read. `revoked` tells whether PagerDuty confirmed revoking the tokens.
+    Removed {
+        link: Option<Box<LinkRecord>>,
+        revoked: bool,
+    },
 }
 
 /// Returns the PagerDuty account (subdomain) from a user's `html_url`, such
@@ -73,8 +77,8 @@ pub fn publish_status(context: &Context<'_>, user_id: &str, link: Option<&LinkRe
 }
 
 /// Removes a user's link and its tokens, even a record this version cannot
-/// read, and publishes the change.
-pub fn unlink(context: &Context<'_>, user_id: &str) -> Result<Unlinked, HostError> {
+/// read, publishes the change, and asks PagerDuty to revoke the tokens.
+pub async fn unlink(context: &Context<'_>, user_id: &str) -> Result<Unlinked, HostError> {
     let link = match store::load_link(&context.host, user_id) {
         Ok(link) => link,
         Err(store::RecordError::Host(error)) => return Err(error),
@@ -101,7 +105,67 @@ pub fn unlink(context: &Context<'_>, user_id: &str) -> Result<Unlinked, HostErro
         &[("user_id", user_id)],
     );
     publish_status(context, user_id, None);
-    Ok(Unlinked::Removed(link.map(Box::new)))
+    let revoked = match &link {
+        Some(link) => revoke_tokens(context, link).await,
+        None => false,
+    };
+    Ok(Unlinked::Removed {
+        link: link.map(Box::new),
+        revoked,
+    })
+}
+
+/// Asks PagerDuty to revoke a link's refresh token (which ends its grant,
+/// as RFC 7009 section 2.1 allows) and access token. Best effort, because
+/// PagerDuty documents no per-token revocation endpoint for classic apps:
+/// `{identity}/oauth/revoke` is what public clients use. Failures are
+/// logged without the token. Returns whether every request succeeded.
+pub async fn revoke_tokens(context: &Context<'_>, link: &LinkRecord) -> bool {
+    let user_id = link.mattermost_user_id.as_str();
+    let (Some(key), Some(client_id), Some(client_secret)) = (
+        context.config.encryption_key.as_ref(),
+        context.config.client_id.as_ref(),
+        context.config.client_secret.as_ref(),
+    ) else {
+        return false;
+    };
+    let mut tokens = Vec::new();
+    if let Some(sealed) = &link.refresh_token {
+        if let Ok(bytes) = key.open(sealed, &store::seal_context("refresh_token", user_id)) {
+            tokens.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    if let Ok(token) = link.access_token(key) {
+        tokens.push(token);
+    }
+    if tokens.is_empty() {
+        return false;
+    }
+    let url = format!(
+        "{}/oauth/revoke",
+        context.config.identity_url.as_str().trim_end_matches('/')
+    );
+    let mut all_revoked = true;
+    for token in tokens {
+        let form = [
+            ("token", token.as_str()),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.secret().as_str()),
+        ];
+        let outcome = context.http.post(&url).form(&form).send().await;
+        let failure = match outcome {
+            Ok(response) if response.status().is_success() => continue,
+            Ok(response) => format!("HTTP {}", response.status().as_u16()),
+            Err(error) => crate::pagerduty::describe_reqwest_error(&error),
+        };
+        all_revoked = false;
+        context.host.log(
+            LogLevel::Warn,
+            "Revoking a PagerDuty token failed; the link was removed anyway",
+            &[("user_id", user_id), ("error", &failure)],
+        );
+    }
+    all_revoked
 }
 
 #[cfg(test)]

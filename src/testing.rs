@@ -31,6 +31,8 @@ pub struct MemoryHost {
     pub logs: Mutex<Vec<String>>,
     /// Websocket events as (event, user id, payload).
     pub events: Mutex<Vec<(String, String, Value)>>,
+    /// Mattermost users by id, as (username, delete_at).
+    pub users: Mutex<HashMap<String, (String, i64)>>,
     /// Ops that fail with a host error, for error-path tests.
     pub failing_ops: Mutex<HashSet<String>>,
 }
@@ -44,6 +46,13 @@ impl MemoryHost {
 
     pub fn add_admin(&self, user_id: &str) {
         self.admins.lock().unwrap().insert(user_id.to_string());
+    }
+
+    pub fn add_user(&self, user_id: &str, username: &str) {
+        self.users
+            .lock()
+            .unwrap()
+            .insert(user_id.to_string(), (username.to_string(), 0));
     }
 
     pub fn fail_op(&self, op: &str) {
@@ -97,6 +106,33 @@ impl Host for MemoryHost {
                     kv.remove(*key);
                 }
                 json!({ "deleted": deleted })
+            }
+            HostRequest::KvList { page, per_page } => {
+                let mut keys: Vec<&String> = kv.keys().collect();
+                keys.sort();
+                let keys: Vec<&String> = keys
+                    .into_iter()
+                    .skip((*page * *per_page) as usize)
+                    .take(*per_page as usize)
+                    .collect();
+                json!({ "keys": keys })
+            }
+            HostRequest::GetUser { user_id } => {
+                let users = self.users.lock().unwrap();
+                let user = users.get(*user_id).map(|(username, delete_at)| {
+                    json!({"id": user_id, "username": username, "delete_at": delete_at})
+                });
+                json!({ "user": user })
+            }
+            HostRequest::GetUserByUsername { username } => {
+                let users = self.users.lock().unwrap();
+                let user = users
+                    .iter()
+                    .find(|(_, (name, _))| name == username)
+                    .map(|(id, (name, delete_at))| {
+                        json!({"id": id, "username": name, "delete_at": delete_at})
+                    });
+                json!({ "user": user })
             }
             HostRequest::KvDelete { key } => {
                 kv.remove(*key);

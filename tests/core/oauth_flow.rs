@@ -520,3 +520,57 @@ fn status_describes_link() {
     let text = harness.command(USER, "/pd status");
     assert!(text.contains("can no longer be used"), "{text}");
 }
+
+#[test]
+fn disconnect_revokes_tokens_at_pagerduty() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.link_user();
+    harness.runtime.block_on(
+        Mock::given(method("POST"))
+            .and(path("/oauth/revoke"))
+            .and(wiremock::matchers::body_string_contains(
+                "client_id=client-abc",
+            ))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(2)
+            .mount(&harness.pagerduty),
+    );
+
+    let text = harness.command(USER, "/pd disconnect");
+
+    assert!(text.contains("Disconnected"), "{text}");
+    assert!(!text.contains("did not confirm"), "{text}");
+    harness.runtime.block_on(harness.pagerduty.verify());
+    let requests = harness
+        .runtime
+        .block_on(harness.pagerduty.received_requests())
+        .unwrap();
+    let bodies: Vec<String> = requests
+        .iter()
+        .filter(|request| request.url.path() == "/oauth/revoke")
+        .map(|request| String::from_utf8_lossy(&request.body).into_owned())
+        .collect();
+    assert!(bodies
+        .iter()
+        .any(|body| body.contains("token=refresh-token-456")));
+    assert!(bodies
+        .iter()
+        .any(|body| body.contains("token=access-token-123")));
+}
+
+#[test]
+fn failed_revocation_still_disconnects() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.link_user();
+
+    let text = harness.command(USER, "/pd disconnect");
+
+    assert!(text.contains("Disconnected"), "{text}");
+    assert!(text.contains("Integrations > App Registration"), "{text}");
+    assert!(harness.link_json(USER).is_none());
+    let logs = harness.host.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("Revoking a PagerDuty token failed"), "{logs}");
+    assert!(!logs.contains("refresh-token-456"));
+}

@@ -578,6 +578,28 @@ func TestMainFlow(t *testing.T) {
 		}
 	})
 
+	t.Run("offboarding", func(t *testing.T) {
+		e.t = t
+		tr.step("The admin lists who is linked, then deactivates alice; her link is removed")
+		text := e.run(e.admin, "/pd links")
+		if !strings.Contains(text, `\@alice`) || !strings.Contains(text, "Ada Lovelace") {
+			t.Errorf("/pd links: %q", text)
+		}
+		if _, err := e.admin.Client.UpdateUserActive(t.Context(), e.alice.Id, false); err != nil {
+			t.Fatalf("deactivate alice: %v", err)
+		}
+		deadline := time.Now().Add(eventTimeout)
+		for {
+			if _, found := e.linkValue(e.alice); !found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("alice's link is still stored after her deactivation")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
 	tr.step("End-to-end flow finished in %s", time.Since(started).Round(time.Millisecond))
 }
 
