@@ -95,10 +95,15 @@ test-quality: glibc-check fuzz-smoke memcheck-smoke shim-race
 CGOBARE_BIN := $(PD_CACHE_DIR)/bin/cgobare
 
 ## bench: print each figure with its unit and the command that made it
-bench: core memcheck-build dist
+bench: core memcheck-build dist setup
 	cd tests/bench && CGO_LDFLAGS="$(CORE_LIB)" go build -o $(CGOBARE_BIN) ./cgobare
 	$(CGOBARE_BIN) -calls 10000000
 	cd go-shim && $(SHIM_ENV) go test -run '^$$' -bench '^BenchmarkExecuteCommandHelp$$' -benchtime 20000x -count 3 . | grep -E '^Benchmark'
 	@echo "(command: cd go-shim && go test -run '^\$$' -bench BenchmarkExecuteCommandHelp -benchtime 20000x -count 3 .)"
 	$(MEMCHECK_TARGET_DIR)/release/pd-core-bench 20000
 	@echo "bundle: $$(stat -c %s $(BUNDLE)) bytes compressed, binary $$(stat -c %s $(SERVER_BINARY)) bytes (command: stat -c %s $(BUNDLE) $(SERVER_BINARY))"
+	@# The server benchmarks against a real Mattermost server: REST latency
+	@# next to a pure-Go baseline plugin, connect flows per second, the
+	@# plugin's resident memory and enable-to-ready times.
+	cd tests/e2e && PD_BENCH=1 PD_BUNDLE=$(CURDIR)/$(BUNDLE) go test -count=1 -v -timeout 30m -run '^TestServerBenchmarks$$' . \
+	  | grep -E '^(command|load|setup|bench):|_test\.go:[0-9]+:|^--- |^(ok|FAIL)'
