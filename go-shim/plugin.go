@@ -2,13 +2,20 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/mattermost/mattermost/server/public/pluginapi/cluster"
 )
+
+// maintenanceInterval is how often the core's link maintenance runs, on one
+// server of a cluster at a time.
+const maintenanceInterval = time.Hour
 
 // maxRequestBody bounds what ServeHTTP reads from a client; the plugin's
 // routes take small JSON dialog submissions only.
@@ -22,6 +29,9 @@ type Plugin struct {
 	// core, and OnDeactivate holds it for writing while it frees the core.
 	coreLock sync.RWMutex
 	core     *core
+
+	// maintenanceJob runs the core's link maintenance; nil before activation.
+	maintenanceJob *cluster.Job
 }
 
 // withCore runs fn with the core, creating it on first use because
@@ -71,7 +81,22 @@ func (p *Plugin) OnActivate() error {
 	if err != nil {
 		return err
 	}
-	return p.callCore(map[string]any{"hook": "activate", "config": settings}, nil)
+	if err := p.callCore(map[string]any{"hook": "activate", "config": settings}, nil); err != nil {
+		return err
+	}
+	job, err := cluster.Schedule(p.API, "link_maintenance", cluster.MakeWaitForRoundedInterval(maintenanceInterval), p.runMaintenance)
+	if err != nil {
+		return fmt.Errorf("failed to schedule link maintenance: %w", err)
+	}
+	p.maintenanceJob = job
+	return nil
+}
+
+// runMaintenance is the cluster job's callback.
+func (p *Plugin) runMaintenance() {
+	if err := p.callCore(map[string]any{"hook": "run_maintenance"}, nil); err != nil {
+		p.API.LogError("PagerDuty link maintenance failed", "err", err)
+	}
 }
 
 // OnConfigurationChange is called by the server when the plugin's settings
@@ -86,6 +111,12 @@ func (p *Plugin) OnConfigurationChange() error {
 
 // OnDeactivate is called by the server when the plugin is disabled.
 func (p *Plugin) OnDeactivate() error {
+	if p.maintenanceJob != nil {
+		if err := p.maintenanceJob.Close(); err != nil {
+			p.API.LogWarn("Failed to stop link maintenance", "err", err)
+		}
+		p.maintenanceJob = nil
+	}
 	err := p.callCore(map[string]any{"hook": "deactivate"}, nil)
 	p.coreLock.Lock()
 	defer p.coreLock.Unlock()

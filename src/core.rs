@@ -46,6 +46,8 @@ enum HookRequest {
     ServeHttp { request: HttpRequest },
     /// `UserHasBeenDeactivated`.
     UserDeactivated { user_id: String },
+    /// The shim's cluster job, about once an hour on one server.
+    RunMaintenance,
 }
 
 /// A hook call that the core could not handle.
@@ -258,6 +260,10 @@ impl Core {
                 }
                 json!({})
             }
+            HookRequest::RunMaintenance => {
+                let context = self.context(host);
+                self.runtime.block_on(crate::maintenance::run(&context))
+            }
             HookRequest::ServeHttp { request } => {
                 let context = self.context(host);
                 let response = self.runtime.block_on(route(&context, &request));
@@ -308,18 +314,32 @@ impl Core {
             Configuration::from_map(settings)
         };
         let configured = config.is_configured();
-        for problem in &config.problems {
-            api.log(
-                LogLevel::Warn,
-                "PagerDuty plugin setting is invalid",
-                &[("problem", problem)],
-            );
+        // Before activation a missing key is expected, and OnActivate logs
+        // the problems that remain after generating it.
+        if was_activated {
+            for problem in &config.problems {
+                api.log(
+                    LogLevel::Warn,
+                    "PagerDuty plugin setting is invalid",
+                    &[("problem", problem)],
+                );
+            }
         }
-        let activated = {
+        let new_key = config.encryption_key.clone();
+        let (activated, old_key) = {
             let mut state = write_state(&self.state);
+            let old_key = state.config.encryption_key.clone();
             state.config = Arc::new(config);
-            state.activated
+            (state.activated, old_key)
         };
+        // The old key exists only in this process's memory, so links are
+        // re-sealed now, while it is still known.
+        if let (true, Some(old_key), Some(new_key)) = (activated, old_key, new_key) {
+            if old_key.fingerprint() != new_key.fingerprint() {
+                let context = self.context(host);
+                crate::maintenance::reencrypt_links(&context, &old_key, &new_key);
+            }
+        }
         // Before activation, OnActivate registers the command itself.
         if activated {
             api.register_command(&commands::command_definition(configured))?;

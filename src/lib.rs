@@ -20,6 +20,7 @@ pub mod ffi;
 pub mod host;
 pub mod http;
 pub mod links;
+pub mod maintenance;
 pub mod oauth;
 pub mod pagerduty;
 pub mod pages;

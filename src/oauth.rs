@@ -440,6 +440,7 @@ async fn finish_link(
         account_id: claims.account_id.clone(),
         subdomain: Some(account.clone()).filter(|account| !account.is_empty()),
         refreshed_at: None,
+        reauthorize_notice_sent: false,
     };
     if let Err(error) = store::save_link(&context.host, &link) {
         return context.internal_error_page("save the link", user_id, &error);

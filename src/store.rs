@@ -133,6 +133,9 @@ pub struct LinkRecord {
     /// When the tokens were last refreshed, in Unix seconds.
     #[serde(default)]
     pub refreshed_at: Option<i64>,
+    /// Whether the user was told that the re-authorization window closes soon.
+    #[serde(default)]
+    pub reauthorize_notice_sent: bool,
 }
 
 impl LinkRecord {
@@ -313,6 +316,7 @@ mod tests {
             account_id: None,
             subdomain: None,
             refreshed_at: None,
+            reauthorize_notice_sent: false,
         };
         assert_eq!(link.access_token(&key).unwrap(), "token-1");
         link.mattermost_user_id = "user2".into();

@@ -386,15 +386,39 @@ fn help_and_unknown_list_visible_commands() {
 }
 
 #[test]
-fn stale_link_after_key_change_is_replaced() {
+fn key_change_reencrypts_links() {
     let harness = Harness::new();
     harness.configure();
     harness.link_user();
-    assert!(harness.link_json(USER).is_some());
+    let before: Value = serde_json::from_str(&harness.link_json(USER).unwrap()).unwrap();
 
     harness.reconfigure(&[("encryptionkey", json!("a-different-key"))]);
 
+    let after: Value = serde_json::from_str(&harness.link_json(USER).unwrap()).unwrap();
+    assert_ne!(after["key_fingerprint"], before["key_fingerprint"]);
+    assert_ne!(after["access_token"], before["access_token"]);
+    let text = harness.command(USER, "/pd status");
+    assert!(text.contains("PagerDuty confirmed"), "{text}");
+}
+
+#[test]
+fn link_sealed_with_unknown_key_is_replaced() {
+    let harness = Harness::new();
+    harness.configure();
+    harness.link_user();
+    // A record sealed with a key this process never knew, such as one
+    // rotated while the plugin was disabled.
+    let mut link: Value = serde_json::from_str(&harness.link_json(USER).unwrap()).unwrap();
+    link["key_fingerprint"] = json!("0000000000000000");
+    harness
+        .host
+        .kv
+        .lock()
+        .unwrap()
+        .insert(format!("link_{USER}"), link.to_string());
+
     let text = harness.command(USER, "/pd connect");
+
     assert!(text.contains("encryption key changed"), "{text}");
     assert!(text.contains("/oauth/connect"), "{text}");
     assert!(harness.link_json(USER).is_none());
