@@ -424,10 +424,11 @@ fn status(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
         }
     };
     let mut text = format!(
-        "You are linked to the PagerDuty user **{}** ({}) in the PagerDuty account **{}**.\n* Granted scope: `{}`\n* Linked since: {}\n",
+        "You are linked to the PagerDuty user **{}** ({}) in the PagerDuty account **{}**.\n* Service region: {}\n* Granted scope: `{}`\n* Linked since: {}\n",
         escape_markdown(&link.name),
         escape_markdown(&link.email),
         escape_markdown(&crate::links::account_of(&link.html_url)),
+        crate::links::region_name(&link),
         link.scope.replace('`', ""),
         crate::text::format_utc(link.linked_at),
     );

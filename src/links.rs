@@ -33,6 +33,19 @@ pub fn account_of(html_url: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Names the PagerDuty service region of a link: EU or US, from the API
+/// host stored at connect time, else from the user's `html_url`.
+pub fn region_name(link: &LinkRecord) -> &'static str {
+    let host = link
+        .api_url
+        .as_deref()
+        .or_else(|| crate::client::api_host_from_html_url(&link.html_url));
+    match host {
+        Some(host) if host.contains(".eu.") => "EU",
+        _ => "US",
+    }
+}
+
 /// Describes a link for the web app: who the user is linked as, never tokens.
 pub fn status_json(link: Option<&LinkRecord>) -> Value {
     match link {

@@ -536,6 +536,7 @@ fn status_describes_link() {
     let text = harness.command(USER, "/pd status");
     assert!(text.contains(r"Ada \[Lovelace\]"), "{text}");
     assert!(text.contains("**acme**"), "{text}");
+    assert!(text.contains("Service region: US"), "{text}");
     assert!(text.contains("`openid write`"), "{text}");
     assert!(text.contains("Access token expires: 20"), "{text}");
     assert!(!text.contains("access-token-123"));
@@ -597,4 +598,48 @@ fn failed_revocation_still_disconnects() {
     let logs = harness.host.logs.lock().unwrap().join("\n");
     assert!(logs.contains("Revoking a PagerDuty token failed"), "{logs}");
     assert!(!logs.contains("refresh-token-456"));
+}
+
+#[test]
+fn id_token_sets_eu_region() {
+    use base64::Engine;
+    let encode =
+        |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+    let claims = json!({
+        "user_id": "PABC123", "account_id": "PACME01", "subdomain": "acme", "region": "eu",
+        "aud": ["https://api.eu.pagerduty.com", "client-abc"],
+    });
+    let id_token = format!("{}.{}.", encode(&json!({"alg": "none"})), encode(&claims));
+    let harness = Harness::new();
+    harness.configure();
+    harness.runtime.block_on(async {
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "access-token-123", "token_type": "bearer",
+                "refresh_token": "refresh-token-456", "expires_in": 864000,
+                "scope": "openid write", "id_token": id_token,
+            })))
+            .mount(&harness.pagerduty)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/users/me"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user": {
+                "id": "PABC123", "name": "Ada", "email": "ada@example.com",
+                "html_url": "https://acme.eu.pagerduty.com/users/PABC123",
+            }})))
+            .mount(&harness.pagerduty)
+            .await;
+    });
+    let (state, _) = harness.start_flow(USER);
+    let query = format!("code=any&state={state}");
+    let reply = harness.http("GET", "/oauth/complete", &query, USER, json!(null));
+    assert_eq!(reply["status"], 200, "{reply}");
+
+    let link: Value = serde_json::from_str(&harness.link_json(USER).unwrap()).unwrap();
+    assert_eq!(link["api_url"], "https://api.eu.pagerduty.com");
+    assert_eq!(link["account_id"], "PACME01");
+    assert_eq!(link["subdomain"], "acme");
+    let text = harness.command(USER, "/pd status");
+    assert!(text.contains("Service region: EU"), "{text}");
 }
