@@ -58,7 +58,7 @@ pub fn list_links(context: &Context<'_>, args: &CommandArgs) -> CommandResponse 
 }
 
 /// Handles `/pd disconnect @user`: removes that user's link and tokens and
-/// tells the user.
+/// sends the user a direct message.
 pub fn disconnect_user(context: &Context<'_>, args: &CommandArgs, target: &str) -> CommandResponse {
     let username = target.trim_start_matches('@');
     let user = match context.host.get_user_by_username(username) {

@@ -21,7 +21,7 @@ const KEEPALIVE_SECONDS: i64 = 7 * DAY_SECONDS;
 /// consent after 1 year (scoped apps) or 3 years (classic apps).
 const REAUTHORIZE_SCOPED_SECONDS: i64 = 365 * DAY_SECONDS;
 const REAUTHORIZE_CLASSIC_SECONDS: i64 = 3 * 365 * DAY_SECONDS;
-/// How long before the window closes the user is told.
+/// How long before the window closes the user gets a direct message.
 const REAUTHORIZE_NOTICE_SECONDS: i64 = 14 * DAY_SECONDS;
 
 /// Returns when the link must be renewed with a new consent. Granular scopes
@@ -177,7 +177,7 @@ fn warn_before_reauthorization(context: &Context<'_>, user_id: &str, summary: &m
 
 /// Re-seals every link sealed with `old_key` with `new_key`, after an admin
 /// changed the encryption key. Links that `old_key` cannot open stay as they
-/// are; maintenance removes them and tells their users. Returns how many
+/// are; maintenance removes them and sends their users a direct message. Returns how many
 /// links were re-encrypted.
 pub fn reencrypt_links(
     context: &Context<'_>,

@@ -29,14 +29,14 @@ const REFRESH_WAIT: Duration = Duration::from_secs(15);
 /// Pause between checks while another request refreshes.
 const REFRESH_POLL: Duration = Duration::from_millis(100);
 
-/// Why no usable access token is available.
+/// The reason no usable access token is available.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenProblem {
     NotLinked,
     /// The link exists but its tokens belong to another key or OAuth app.
     Unusable(&'static str),
-    /// PagerDuty rejected the refresh token; the link was removed and the
-    /// user was told.
+    /// PagerDuty rejected the refresh token, so the link was removed and
+    /// the user got a direct message.
     Revoked,
     /// PagerDuty could not be reached or failed; the link is unchanged.
     Unavailable(String),
@@ -211,8 +211,8 @@ async fn refresh_holding_lock(
     }
 }
 
-/// Removes a link whose refresh token PagerDuty rejected and tells the user
-/// once: the next use finds no link, so no second message follows.
+/// Removes a link whose refresh token PagerDuty rejected and sends the user
+/// one direct message. The next use finds no link, so no second one follows.
 async fn remove_revoked_link(context: &Context<'_>, stored: &StoredLink, cause: &str) {
     let link = &stored.record;
     let user_id = link.mattermost_user_id.as_str();
