@@ -143,8 +143,12 @@ async fn refresh_holding_lock(
                 "the plugin's token encryption key changed",
             ))?,
         None => {
-            remove_revoked_link(context, &current, "PagerDuty issued no refresh token").await;
-            return Err(TokenProblem::Revoked);
+            if remove_revoked_link(context, &current, "PagerDuty issued no refresh token").await {
+                return Err(TokenProblem::Revoked);
+            }
+            return Err(TokenProblem::Unavailable(
+                "the link changed during the refresh".to_string(),
+            ));
         }
     };
     let client = oauth_client(&context.config, None).map_err(TokenProblem::Unavailable)?;
@@ -155,8 +159,14 @@ async fn refresh_holding_lock(
     let token = match response {
         Ok(token) => token,
         Err(error) if is_invalid_grant(&error) => {
-            remove_revoked_link(context, &current, &describe_token_error(&error)).await;
-            return Err(TokenProblem::Revoked);
+            if remove_revoked_link(context, &current, &describe_token_error(&error)).await {
+                return Err(TokenProblem::Revoked);
+            }
+            // The link changed while the request ran (another refresh or a
+            // relink), so the rejected token was no longer the stored one.
+            let latest = load(context, user_id)?;
+            let token = open_access_token(context, &latest.record)?;
+            return Ok((latest.record, token));
         }
         Err(error) => {
             let cause = describe_token_error(&error);
@@ -213,12 +223,13 @@ async fn refresh_holding_lock(
 
 /// Removes a link whose refresh token PagerDuty rejected and sends the user
 /// one direct message. The next use finds no link, so no second one follows.
-async fn remove_revoked_link(context: &Context<'_>, stored: &StoredLink, cause: &str) {
+/// Returns false, removing nothing, when the stored link changed meanwhile.
+async fn remove_revoked_link(context: &Context<'_>, stored: &StoredLink, cause: &str) -> bool {
     let link = &stored.record;
     let user_id = link.mattermost_user_id.as_str();
     context.host.log(
         LogLevel::Warn,
-        "PagerDuty rejected the refresh token; removing the link",
+        "PagerDuty rejected the refresh token; removing the link unless it changed meanwhile",
         &[("user_id", user_id), ("error", cause)],
     );
     let removed = context
@@ -226,7 +237,7 @@ async fn remove_revoked_link(context: &Context<'_>, stored: &StoredLink, cause: 
         .kv_compare_and_delete(&store::link_key(user_id), &stored.stored)
         .unwrap_or(false);
     if !removed {
-        return;
+        return false;
     }
     let _ = store::release_pagerduty_user(&context.host, &link.pagerduty_user_id, user_id);
     crate::links::publish_status(context, user_id, None);
@@ -237,6 +248,7 @@ async fn remove_revoked_link(context: &Context<'_>, stored: &StoredLink, cause: 
             escape_markdown(&link.name)
         ),
     );
+    true
 }
 
 /// Fetches the linked PagerDuty user with a valid token, refreshing and

@@ -199,3 +199,38 @@ fn concurrent_requests_refresh_once() {
     }
     harness.runtime.block_on(harness.pagerduty.verify());
 }
+
+#[test]
+fn rejected_stale_token_keeps_changed_link() {
+    let harness = Harness::new();
+    harness.configure();
+    link_with_expiry(&harness, 60);
+    let slow_rejection = ResponseTemplate::new(400)
+        .set_body_json(json!({"error": "invalid_grant"}))
+        .set_delay(std::time::Duration::from_millis(500));
+    mock_refresh(&harness, slow_rejection, 1);
+
+    // While the refresh is in flight, the link changes (as after another
+    // server's refresh): the rejection must not remove the newer link.
+    let text = std::thread::scope(|scope| {
+        let status = scope.spawn(|| harness.command(USER, "/pd status"));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut link: serde_json::Value =
+            serde_json::from_str(&harness.link_json(USER).unwrap()).unwrap();
+        link["expires_at"] = json!(link["expires_at"].as_i64().unwrap() + 86_400);
+        harness
+            .host
+            .kv
+            .lock()
+            .unwrap()
+            .insert(format!("link_{USER}"), link.to_string());
+        status.join().unwrap()
+    });
+
+    assert!(text.contains("PagerDuty confirmed"), "{text}");
+    assert!(harness.link_json(USER).is_some());
+    let messages = harness.host.direct_messages.lock().unwrap().clone();
+    assert!(messages
+        .iter()
+        .all(|message| !message.message.contains("stopped working")));
+}
