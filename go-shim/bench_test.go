@@ -20,3 +20,22 @@ func BenchmarkExecuteCommandHelp(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkABIRoundTripCommand measures the C ABI alone with a typical
+// command request and reply: Go encodes the `/pd help` arguments, cgo calls
+// pd_core_handle, the core decodes them and encodes an ephemeral reply
+// without any host call, and Go decodes the reply into a CommandResponse.
+func BenchmarkABIRoundTripCommand(b *testing.B) {
+	p, _ := newActivatedPlugin(b)
+	args := &model.CommandArgs{UserId: "useridaaaaaaaaaaaaaaaaaaaa", ChannelId: "channelid0000000000000000a", TeamId: "teamid0000000000000000000a", Command: "/pd help"}
+	request := hookRequest{Hook: "echo_command", Args: args}
+	b.ReportAllocs()
+	for b.Loop() {
+		var reply struct {
+			Response *model.CommandResponse `json:"response"`
+		}
+		if err := p.callCore(request, &reply); err != nil || reply.Response == nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -48,6 +48,9 @@ enum HookRequest {
     UserDeactivated { user_id: String },
     /// The shim's cluster job, about once an hour on one server.
     RunMaintenance,
+    /// A diagnostic hook for measuring the C ABI: decodes command arguments
+    /// and returns an ephemeral reply quoting the command, with no host call.
+    EchoCommand { args: CommandArgs },
 }
 
 /// A hook call that the core could not handle.
@@ -259,6 +262,9 @@ impl Core {
                     );
                 }
                 json!({})
+            }
+            HookRequest::EchoCommand { args } => {
+                json!({ "response": CommandResponse::ephemeral(format!("Received `{}`.", args.command)) })
             }
             HookRequest::RunMaintenance => {
                 let context = self.context(host);

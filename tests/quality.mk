@@ -98,8 +98,8 @@ CGOBARE_BIN := $(PD_CACHE_DIR)/bin/cgobare
 bench: core memcheck-build dist setup
 	cd tests/bench && CGO_LDFLAGS="$(CORE_LIB)" go build -o $(CGOBARE_BIN) ./cgobare
 	$(CGOBARE_BIN) -calls 10000000
-	cd go-shim && $(SHIM_ENV) go test -run '^$$' -bench '^BenchmarkExecuteCommandHelp$$' -benchtime 20000x -count 3 . | grep -E '^Benchmark'
-	@echo "(command: cd go-shim && go test -run '^\$$' -bench BenchmarkExecuteCommandHelp -benchtime 20000x -count 3 .)"
+	cd go-shim && $(SHIM_ENV) go test -run '^$$' -bench '^(BenchmarkABIRoundTripCommand|BenchmarkExecuteCommandHelp)$$' -benchtime 20000x -count 3 . | grep -E '^Benchmark'
+	@echo "(command: cd go-shim && go test -run '^\$$' -bench 'BenchmarkABIRoundTripCommand|BenchmarkExecuteCommandHelp' -benchtime 20000x -count 3 .)"
 	$(MEMCHECK_TARGET_DIR)/release/pd-core-bench 20000
 	@echo "bundle: $$(stat -c %s $(BUNDLE)) bytes compressed, binary $$(stat -c %s $(SERVER_BINARY)) bytes (command: stat -c %s $(BUNDLE) $(SERVER_BINARY))"
 	@# The server benchmarks against a real Mattermost server: REST latency

@@ -1,5 +1,6 @@
 //! Times the core handling `/pd help` and `/pd connect` in-process, through
-//! the C ABI with the in-memory host, and prints microseconds per call.
+//! the C ABI with the in-memory host, and the diagnostic `echo_command` hook
+//! (decode and reply, no host call), and prints microseconds per call.
 //!
 //! Usage: pd-core-bench [ITERATIONS]
 
@@ -19,10 +20,21 @@ fn main() {
         &host,
         &activate_request(&configured_settings(CLOSED_LOOPBACK_URL)),
     );
-    for command in ["/pd help", "/pd connect"] {
-        let request = command_request("useridaaaaaaaaaaaaaaaaaaaa", command)
-            .to_string()
-            .into_bytes();
+    let mut echo = command_request("useridaaaaaaaaaaaaaaaaaaaa", "/pd help");
+    echo["hook"] = serde_json::json!("echo_command");
+    let cases = [
+        (
+            "/pd help",
+            command_request("useridaaaaaaaaaaaaaaaaaaaa", "/pd help"),
+        ),
+        (
+            "/pd connect",
+            command_request("useridaaaaaaaaaaaaaaaaaaaa", "/pd connect"),
+        ),
+        ("echo_command", echo),
+    ];
+    for (command, request) in cases {
+        let request = request.to_string().into_bytes();
         for _ in 0..iterations / 10 {
             core.call(&host, &request);
         }
