@@ -25,11 +25,15 @@ const maxRequestBody = 64 * 1024
 // src/core.rs decodes it. A struct encodes faster than a map, whose keys
 // encoding/json sorts on every call.
 type hookRequest struct {
-	Hook    string             `json:"hook"`
-	Config  map[string]any     `json:"config,omitempty"`
-	Args    *model.CommandArgs `json:"args,omitempty"`
-	Request *httpRequest       `json:"request,omitempty"`
-	UserID  string             `json:"user_id,omitempty"`
+	Hook   string             `json:"hook"`
+	Config map[string]any     `json:"config,omitempty"`
+	Args   *model.CommandArgs `json:"args,omitempty"`
+	// CallerIsSystemAdmin is the command user's manage_system permission,
+	// read before entering the core: the same API call made from inside
+	// the cgo call (a host callback) costs far more (see src/core.rs).
+	CallerIsSystemAdmin *bool        `json:"caller_is_system_admin,omitempty"`
+	Request             *httpRequest `json:"request,omitempty"`
+	UserID              string       `json:"user_id,omitempty"`
 }
 
 // httpRequest is a plugin route request as the core reads it.
@@ -153,7 +157,8 @@ func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*mo
 	var reply struct {
 		Response *model.CommandResponse `json:"response"`
 	}
-	err := p.callCore(hookRequest{Hook: "execute_command", Args: args}, &reply)
+	isAdmin := p.API.HasPermissionTo(args.UserId, model.PermissionManageSystem)
+	err := p.callCore(hookRequest{Hook: "execute_command", Args: args, CallerIsSystemAdmin: &isAdmin}, &reply)
 	if err != nil || reply.Response == nil {
 		p.API.LogError("PagerDuty command failed", "user_id", args.UserId, "err", err)
 		return nil, model.NewAppError("ExecuteCommand", "plugin.pagerduty.command_failed", nil, "The PagerDuty plugin failed to run the command. Try again; if it keeps failing, ask a system admin to check the server logs.", http.StatusInternalServerError)

@@ -45,19 +45,32 @@ func TestExecuteCommandHelpForUser(t *testing.T) {
 
 func TestHostPanicBecomesError(t *testing.T) {
 	api := &plugintest.API{}
-	api.On("HasPermissionTo", "user1", mock.Anything).Run(func(mock.Arguments) {
+	api.On("HasPermissionTo", "user1", model.PermissionManageSystem).Return(false)
+	api.On("KVGet", "link_user1").Run(func(mock.Arguments) {
 		panic("simulated API failure")
 	})
-	api.On("LogWarn", "Permission check failed; showing the non-admin command list",
+	api.On("LogError", "Failed to read your link",
 		"user_id", "user1", "error", mock.MatchedBy(func(message string) bool {
 			return strings.Contains(message, "simulated API failure")
 		})).Return()
 	p := newTestPlugin(t, api)
 
-	response, appErr := p.ExecuteCommand(nil, &model.CommandArgs{UserId: "user1", Command: "/pd help"})
+	response, appErr := p.ExecuteCommand(nil, &model.CommandArgs{UserId: "user1", Command: "/pd status"})
 
 	require.Nil(t, appErr)
-	assert.Contains(t, response.Text, "/pd help")
+	assert.Contains(t, response.Text, "Failed to read your link")
+	api.AssertExpectations(t)
+}
+
+func TestExecuteCommandPassesCallerPermission(t *testing.T) {
+	api := &plugintest.API{}
+	api.On("HasPermissionTo", "admin1", model.PermissionManageSystem).Return(true).Once()
+	p := newTestPlugin(t, api)
+
+	response, appErr := p.ExecuteCommand(nil, &model.CommandArgs{UserId: "admin1", Command: "/pd help"})
+
+	require.Nil(t, appErr)
+	assert.Contains(t, response.Text, "* `/pd configure`")
 	api.AssertExpectations(t)
 }
 

@@ -227,7 +227,7 @@ pub fn execute(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
                 "`/{TRIGGER} {name}` takes at most one argument: `/{TRIGGER} {name} {argument}`."
             ));
         }
-        match context.host.is_system_admin(&args.user_id) {
+        match context.is_system_admin(&args.user_id) {
             Ok(true) => return crate::admin::disconnect_user(context, args, extra[0]),
             Ok(false) => {
                 return CommandResponse::ephemeral(format!(
@@ -240,7 +240,7 @@ pub fn execute(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
         }
     }
     if subcommand.audience == Audience::SystemAdmin {
-        match context.host.is_system_admin(&args.user_id) {
+        match context.is_system_admin(&args.user_id) {
             Ok(true) => {}
             Ok(false) => {
                 return CommandResponse::ephemeral(format!(
@@ -256,7 +256,7 @@ pub fn execute(context: &Context<'_>, args: &CommandArgs) -> CommandResponse {
 }
 
 fn is_admin(context: &Context<'_>, user_id: &str) -> bool {
-    match context.host.is_system_admin(user_id) {
+    match context.is_system_admin(user_id) {
         Ok(allowed) => allowed,
         Err(error) => {
             context.host.log(

@@ -118,3 +118,25 @@ fn allowed_subdomain_rejects_other_accounts() {
     assert!(reply["body"].as_str().unwrap().contains("globex"));
     assert!(harness.link_json(USER).is_none());
 }
+
+#[test]
+fn shim_supplied_permission_is_used_for_caller() {
+    let harness = Harness::new();
+    // USER is no admin in the host; the shim says the caller is one.
+    let reply = harness.hook(json!({
+        "hook": "execute_command",
+        "caller_is_system_admin": true,
+        "args": {"user_id": USER, "channel_id": "c", "trigger_id": "t", "command": "/pd configure"},
+    }));
+    assert_eq!(reply["response"]["text"], "", "{reply}");
+    assert_eq!(harness.host.dialogs.lock().unwrap().len(), 1);
+
+    // The shim says the caller is no admin although the host would allow it.
+    let reply = harness.hook(json!({
+        "hook": "execute_command",
+        "caller_is_system_admin": false,
+        "args": {"user_id": ADMIN, "channel_id": "c", "trigger_id": "t", "command": "/pd configure"},
+    }));
+    let text = reply["response"]["text"].as_str().unwrap();
+    assert!(text.contains("Only a system admin"), "{text}");
+}
