@@ -40,10 +40,12 @@ pub fn list_links(context: &Context<'_>, args: &CommandArgs) -> CommandResponse 
                 escape_markdown(&links::account_of(&link.html_url)),
                 format_utc(link.linked_at)
             ),
+            // Markdown escapes are literal inside a code span, so the
+            // command shows the plain username.
             _ => format!(
                 "| {} | (record unreadable; `/pd disconnect {}` removes it) | | |\n",
                 escape_markdown(&username),
-                escape_markdown(&username)
+                username.replace('`', "")
             ),
         };
         text.push_str(&row);

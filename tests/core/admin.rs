@@ -140,3 +140,18 @@ fn shim_supplied_permission_is_used_for_caller() {
     let text = reply["response"]["text"].as_str().unwrap();
     assert!(text.contains("Only a system admin"), "{text}");
 }
+
+#[test]
+fn links_names_command_for_unreadable_record() {
+    let harness = harness_with_linked_user();
+    harness
+        .host
+        .kv
+        .lock()
+        .unwrap()
+        .insert(format!("link_{OTHER}"), r#"{"version": 99}"#.to_string());
+
+    let text = harness.command(ADMIN, "/pd links");
+
+    assert!(text.contains("`/pd disconnect @bob`"), "{text}");
+}

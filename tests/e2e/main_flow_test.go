@@ -580,10 +580,27 @@ func TestMainFlow(t *testing.T) {
 
 	t.Run("offboarding", func(t *testing.T) {
 		e.t = t
-		tr.step("The admin lists who is linked, then deactivates alice; her link is removed")
+		tr.step("The admin lists who is linked and removes alice's link with /pd disconnect @alice")
 		text := e.run(e.admin, "/pd links")
 		if !strings.Contains(text, `\@alice`) || !strings.Contains(text, "Ada Lovelace") {
 			t.Errorf("/pd links: %q", text)
+		}
+		text = e.run(e.admin, "/pd disconnect @alice")
+		if !strings.Contains(text, `Disconnected \@alice`) {
+			t.Errorf("/pd disconnect @alice: %q", text)
+		}
+		e.requireNoLink(e.alice, "after /pd disconnect @alice")
+		told := aliceEvents.NextMatching(t, model.WebsocketEventPosted, eventTimeout, func(event *model.WebSocketEvent) bool {
+			return strings.Contains(harness.EventPost(t, event).Message, "A system admin disconnected")
+		})
+		tr.reply("bot to alice", harness.EventPost(t, told).Message)
+
+		tr.step("alice links again; then the admin deactivates her account, which removes the link")
+		e.startBrowserFlow(browser, e.alice, "ada@example.com")
+		browser.Click("#authorize")
+		e.finishOnResultPage(browser)
+		if _, found := e.linkValue(e.alice); !found {
+			t.Fatal("alice's relink stored no link")
 		}
 		if _, err := e.admin.Client.UpdateUserActive(t.Context(), e.alice.Id, false); err != nil {
 			t.Fatalf("deactivate alice: %v", err)
@@ -598,6 +615,7 @@ func TestMainFlow(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		tr.reply("plugin", "alice's link was removed after her deactivation")
 	})
 
 	tr.step("End-to-end flow finished in %s", time.Since(started).Round(time.Millisecond))
