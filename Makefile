@@ -112,9 +112,11 @@ demo: dist setup
 	cd tests/e2e && PD_BUNDLE=$(CURDIR)/$(BUNDLE) PD_TRANSCRIPT=1 go test -count=1 -v -run '^TestMainFlow$$' .
 
 ## deploy: upload and enable the bundle on MM_SERVICESETTINGS_SITEURL with MM_ADMIN_TOKEN
-deploy: dist
+# The variables are checked before the bundle is built, so a missing one fails fast.
+deploy:
 	@test -n "$${MM_SERVICESETTINGS_SITEURL:-}" || { echo "Set MM_SERVICESETTINGS_SITEURL to the server's URL."; exit 1; }
 	@test -n "$${MM_ADMIN_TOKEN:-}" || { echo "Set MM_ADMIN_TOKEN to a system admin's personal access token."; exit 1; }
+	@$(MAKE) --no-print-directory dist
 	@reply=$$(mktemp); trap 'rm -f "$$reply"' EXIT; \
 	status=$$(curl -sS -o "$$reply" -w '%{http_code}' -H "Authorization: Bearer $$MM_ADMIN_TOKEN" \
 	  -F "plugin=@$(BUNDLE)" -F force=true "$$MM_SERVICESETTINGS_SITEURL/api/v4/plugins") || { \
